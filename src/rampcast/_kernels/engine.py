@@ -150,21 +150,22 @@ def simulate_seat(out, t, seat, seats, sg, cv_, tkey, table, exact):
             sd = sg.skill_sd[s]
             skill *= math.exp(sd * z - 0.5 * sd * sd)
         p_win = 1.0
-        size = 1.0
+        per_rate = sg.full[s]  # capacity per unit of rate
         if sg.deal_model[s]:
             ga = rnd.gamma(sg.win_a[s], skey, occ, rnd.WIN_A, 0, table, exact)
             gb = rnd.gamma(sg.win_b[s], skey, occ, rnd.WIN_B, 0, table, exact)
             p_win = ga / (ga + gb)
-            size = sg.opps[s] * p_win * expected_size(sg, s)
+            per_rate = sg.opps[s] * p_win * expected_size(sg, s)
 
         left = -1
         for m in range(max(start, 0), n_months):
             k = m - start
             if m == start:
                 out[HIRES, t, m, s] += 1.0
-            ramp = ramp_fraction(sg.ramp[s], length, (k + cv_.tenure_shift) / stretch)
+            x = (k + cv_.tenure_shift) / stretch
+            ramp = ramp_fraction(sg.ramp[s], length, x)
             eff = ramp
-            if not cv_.attain_ramped_only or ramp >= 1.0:
+            if not cv_.attain_ramped_only or x >= length:
                 eff *= sg.attainment[s]
             hazard = sg.hazard[s, min(k, n_hazard - 1)]
             leaving = m == end
@@ -173,10 +174,7 @@ def simulate_seat(out, t, seat, seats, sg, cv_, tkey, table, exact):
             share = cv_.leaver_share if leaving else 1.0
 
             rate = eff * sg.season[s, m] * skill * share
-            if sg.deal_model[s]:
-                out[CAPACITY, t, m, s] += rate * size
-            else:
-                out[CAPACITY, t, m, s] += rate * sg.full[s]
+            out[CAPACITY, t, m, s] += rate * per_rate
             out[BOOKINGS, t, m, s] += month_bookings(
                 sg, s, m, skey, occ, rate, p_win, table, exact
             )

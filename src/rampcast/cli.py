@@ -1,0 +1,190 @@
+"""Command line: ``rampcast run``. Parsing, progress, printing and exit codes only.
+
+Exit codes: 0 success, 2 bad input (scenario, options, files), 1 unexpected
+failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+from pathlib import Path
+
+from rampcast.errors import RampcastError
+
+EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    from rampcast import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="rampcast",
+        description="Monte Carlo sales capacity planning: ramp, attrition, hiring, bookings.",
+    )
+    parser.add_argument("--version", action="version", version=f"rampcast {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="simulate a scenario and summarise capacity and bookings")
+    run.add_argument("scenario", nargs="?", type=Path,
+                     help="scenario YAML file (default: the bundled default scenario)")
+    run.add_argument("-o", "--output", type=Path,
+                     help="folder for results.nc, summary.csv, trials.parquet, run.json")
+    run.add_argument("--deterministic", action="store_true",
+                     help="expected values without sampling")
+    run.add_argument("--plan", help="hiring plan to use (default: the scenario's)")
+    run.add_argument("--trials", type=int, help="number of trials (overrides the scenario)")
+    run.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
+    run.add_argument("--threads", type=int, help="numba threads (default: all cores)")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _money(value: float) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    size = abs(value)
+    if size >= 1e6:
+        return f"{value / 1e6:,.2f}M"
+    if size >= 1e3:
+        return f"{value / 1e3:,.1f}k"
+    return f"{value:,.0f}"
+
+
+_ROWS = (("bookings", "bookings", _money), ("capacity", "capacity", _money),
+         ("headcount_end", "headcount", lambda v: f"{v:,.1f}"),
+         ("rre_end", "RRE", lambda v: f"{v:,.1f}"))
+
+
+def _table(output, scenario):
+    """Per period: bands of bookings, capacity, headcount and RRE; target and P(target)."""
+    from rich.table import Table
+
+    rows = output.table[output.table["segment"] == "total"]
+    info = output.info
+    mc = info["mode"] == "monte_carlo"
+    bands = [c.split("_")[1] for c in rows.columns if c.startswith("bookings_p")]
+    title = f"{scenario.name}, plan {info['plan']}: " + (
+        f"{info['trials']:,} trials, seed {info['seed']}" if mc
+        else "expected values (deterministic)")
+    table = Table(title=title, title_justify="left")
+    for name in ["period", "", *[b.upper() for b in bands], "mean", "target"]:
+        table.add_column(name, justify="left" if name in ("period", "") else "right")
+    if mc:
+        table.add_column("P(target)", justify="right")
+    for _, r in rows.iterrows():
+        for i, (key, label, fmt) in enumerate(_ROWS):
+            cells = [r["period"] if i == 0 else "", label]
+            cells += [fmt(r[f"{key}_{b}"]) for b in bands] + [fmt(r[f"{key}_mean"])]
+            first = i == 0
+            cells.append(_money(r["target"]) if first else "")
+            if mc:
+                p = r["p_target"]
+                cells.append("" if not first else "-" if math.isnan(p) else f"{p:.1%}")
+            table.add_row(*cells, end_section=i == len(_ROWS) - 1)
+    return table
+
+
+def _risk_lines(output) -> list[str]:
+    """Year-level risk figures under the table (Monte Carlo only)."""
+    if output.info["mode"] != "monte_carlo":
+        return []
+    rows = output.table[(output.table["segment"] == "total")
+                        & ~output.table["period"].str.contains("Q")]
+    level = output.summary.attrs.get("convention_risk_level", 0.9)
+    lines = []
+    for _, r in rows.iterrows():
+        reference = "target" if not math.isnan(r["target"]) else "mean"
+        lines.append(
+            f"{r['period']} shortfall vs {reference}: VaR{level:.0%} {_money(r['var'])}, "
+            f"expected shortfall {_money(r['es'])}, revenue at risk "
+            f"{_money(r['mean_shortfall'])}")
+    return lines
+
+
+def _run(args, console) -> int:
+    import rampcast
+    from rampcast.io.results import write_run
+    from rampcast.run import run
+
+    path = args.scenario or rampcast.default_scenario_path()
+    scenario = rampcast.load_scenario(path)
+    if args.trials is not None and args.trials < 1:
+        raise _InputError(f"--trials must be at least 1; got {args.trials}")
+    if args.seed is not None and args.seed < 0:
+        raise _InputError(f"--seed must be 0 or more; got {args.seed}")
+    if args.plan is not None and args.plan not in scenario.hiring_plans:
+        raise _InputError(f"--plan {args.plan!r} is not a hiring plan of {path}; "
+                          f"allowed: {', '.join(scenario.hiring_plans)}")
+    if args.threads is not None:
+        _set_threads(args.threads)
+
+    output = _with_progress(args, console, scenario, run)
+    console.print(_table(output, scenario))
+    for line in _risk_lines(output):
+        console.print(line)
+    conv = scenario.conventions
+    console.print(f"conventions: tenure {conv.tenure_index}, attrition "
+                  f"{conv.attrition_conversion} on {conv.attrition_applies_to} reps, leaver "
+                  f"month share {conv.leaver_month_share:g}, attainment on "
+                  f"{conv.attainment_applies_to} reps; headcount and RRE at period end")
+    if args.output is not None:
+        written = write_run(args.output, output.summary, output.table, output.trials,
+                            output.info)
+        console.print("wrote " + ", ".join(str(p) for p in written))
+    return EXIT_OK
+
+
+def _with_progress(args, console, scenario, run):
+    trials = args.trials or scenario.simulation.trials
+    options = {"plan": args.plan, "deterministic": args.deterministic,
+               "trials": args.trials, "seed": args.seed}
+    if args.deterministic or args.quiet or not console.is_terminal:
+        return run(scenario, **options)
+    from rich.progress import Progress
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("simulating", total=trials)
+        return run(scenario, progress=lambda n: bar.advance(task, n), **options)
+
+
+def _set_threads(threads: int) -> None:
+    import numba
+
+    top = numba.config.NUMBA_NUM_THREADS
+    if not 1 <= threads <= top:
+        raise _InputError(f"--threads must be between 1 and {top}; got {threads}")
+    numba.set_num_threads(threads)
+
+
+class _InputError(RampcastError, ValueError):
+    """A bad command-line option."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``rampcast`` command; returns the exit code."""
+    from rich.console import Console
+
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    console = Console()
+    errors = Console(stderr=True)
+    try:
+        if args.command == "run":
+            return _run(args, console)
+    except (RampcastError, OSError) as exc:
+        errors.print(f"rampcast: error: {exc}", markup=False, highlight=False)
+        return EXIT_INPUT
+    except Exception as exc:  # noqa: BLE001 - the CLI reports, never dumps a traceback
+        errors.print(f"rampcast: unexpected failure: {type(exc).__name__}: {exc}",
+                     markup=False, highlight=False)
+        return EXIT_FAILURE
+    return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
