@@ -107,8 +107,6 @@ def _risk_lines(output) -> list[str]:
 
 def _run(args, console) -> int:
     import rampcast
-    from rampcast.io.results import write_run
-    from rampcast.run import run
 
     path = args.scenario or rampcast.default_scenario_path()
     scenario = rampcast.load_scenario(path)
@@ -121,6 +119,9 @@ def _run(args, console) -> int:
                           f"allowed: {', '.join(scenario.hiring_plans)}")
     if args.threads is not None:
         _set_threads(args.threads)
+    # the engine loads only once the input is known to be good
+    from rampcast.io.results import write_run
+    from rampcast.run import run
 
     output = _with_progress(args, console, scenario, run)
     console.print(_table(output, scenario))
@@ -177,11 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args, console)
     except (RampcastError, OSError) as exc:
-        errors.print(f"rampcast: error: {exc}", markup=False, highlight=False)
+        # soft_wrap: one line per error, never folded at the terminal width
+        errors.print(f"rampcast: error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return EXIT_INPUT
     except Exception as exc:  # noqa: BLE001 - the CLI reports, never dumps a traceback
         errors.print(f"rampcast: unexpected failure: {type(exc).__name__}: {exc}",
-                     markup=False, highlight=False)
+                     markup=False, highlight=False, soft_wrap=True)
         return EXIT_FAILURE
     return EXIT_FAILURE
 

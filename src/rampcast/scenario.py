@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -72,6 +72,12 @@ Date = Annotated[dt.date, BeforeValidator(_parse_date)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
+def _given(model: BaseModel, *names: str) -> str:
+    """Which of the alternative keys ``names`` a model was given, for messages."""
+    given = [n for n in names if getattr(model, n) is not None]
+    return "got " + (" and ".join(given) if given else "none of them")
 
 
 def month_index(month: dt.date, origin: dt.date) -> int:
@@ -150,7 +156,10 @@ class HazardBand(_Model):
     @model_validator(mode="after")
     def _one_rate(self) -> HazardBand:
         if (self.annual_rate is None) == (self.monthly_hazard is None):
-            raise ValueError("give exactly one of annual_rate or monthly_hazard")
+            raise ValueError(
+                "give exactly one of annual_rate or monthly_hazard; "
+                + _given(self, "annual_rate", "monthly_hazard")
+            )
         return self
 
 
@@ -165,7 +174,10 @@ class Attrition(_Model):
     def _one_form(self) -> Attrition:
         given = [self.annual_rate, self.monthly_hazard, self.bands]
         if sum(v is not None for v in given) != 1:
-            raise ValueError("give exactly one of annual_rate, monthly_hazard or bands")
+            raise ValueError(
+                "give exactly one of annual_rate, monthly_hazard or bands; "
+                + _given(self, "annual_rate", "monthly_hazard", "bands")
+            )
         if self.bands is not None:
             starts = [b.from_month for b in self.bands]
             if starts[0] != 0 or starts != sorted(set(starts)):
@@ -187,9 +199,13 @@ class Delay(_Model):
     def _one_form(self) -> Delay:
         given = [self.fixed, self.pmf, self.mean]
         if sum(v is not None for v in given) != 1:
-            raise ValueError("give exactly one of fixed, pmf or mean")
+            raise ValueError(
+                "give exactly one of fixed, pmf or mean; " + _given(self, "fixed", "pmf", "mean")
+            )
         if self.pmf is not None and not math.isclose(sum(self.pmf), 1.0, abs_tol=1e-6):
-            raise ValueError(f"pmf must sum to 1; it sums to {sum(self.pmf):.6g}")
+            raise ValueError(
+                f"pmf {self.pmf} sums to {sum(self.pmf):.6g}; its probabilities must sum to 1"
+            )
         return self
 
 
@@ -232,7 +248,10 @@ class WinRate(_Model):
         by_shape = self.alpha is not None and self.beta is not None
         others = (self.alpha, self.beta) if by_mean else (self.mean, self.concentration)
         if by_mean == by_shape or any(v is not None for v in others):
-            raise ValueError("give mean and concentration, or alpha and beta")
+            raise ValueError(
+                "give mean and concentration, or alpha and beta; "
+                + _given(self, "mean", "concentration", "alpha", "beta")
+            )
         return self
 
     @property
@@ -258,7 +277,10 @@ class DealSize(_Model):
         by_mean = self.mean is not None and self.cv is not None
         others = (self.mean, self.cv) if by_median else (self.median, self.sigma)
         if by_median == by_mean or any(v is not None for v in others):
-            raise ValueError("give median and sigma, or mean and cv")
+            raise ValueError(
+                "give median and sigma, or mean and cv; "
+                + _given(self, "median", "sigma", "mean", "cv")
+            )
         return self
 
     @property
@@ -384,10 +406,16 @@ def _add_months(month: dt.date, n: int) -> dt.date:
 
 
 class _RefError(ValueError):
-    """A cross-reference error carrying its key path."""
+    """A cross-reference error carrying its key path.
 
-    def __init__(self, path: str, message: str):
+    ``rep`` and ``column`` locate errors in the roster, so that a roster read
+    from a CSV can be reported by line and column instead of key path.
+    """
+
+    def __init__(self, path: str, message: str, rep: int | None = None, column: str = ""):
         self.path = path
+        self.rep = rep
+        self.column = column
         super().__init__(message)
 
 
@@ -397,7 +425,10 @@ def _check_references(s: Scenario) -> None:
     for i, rep in enumerate(s.roster):
         if rep.segment not in s.segments:
             raise _RefError(
-                f"roster[{i}].segment", f"unknown segment {rep.segment!r} ({allowed})"
+                f"roster[{i}].segment",
+                f"unknown segment {rep.segment!r} ({allowed})",
+                rep=i,
+                column="segment",
             )
     last = _add_months(s.horizon.start, s.horizon.months - 1)
     for plan, hires in s.hiring_plans.items():
@@ -417,18 +448,29 @@ def _check_references(s: Scenario) -> None:
         raise _RefError(
             "plan", f"unknown hiring plan {s.plan!r} (allowed: {', '.join(s.hiring_plans)})"
         )
-    ids = [rep.id for rep in s.roster]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise _RefError("roster", f"rep id {dup!r} appears more than once; ids must be unique")
+    seen: dict[str, int] = {}
+    for i, rep in enumerate(s.roster):
+        if rep.id in seen:
+            raise _RefError(
+                f"roster[{i}].id",
+                f"rep id {rep.id!r} appears more than once (first as rep {seen[rep.id] + 1} "
+                "of the roster); ids must be unique",
+                rep=i,
+                column="id",
+            )
+        seen[rep.id] = i
 
 
 ROSTER_COLUMNS = ("id", "segment", "start", "end", "productivity")
 _REQUIRED_COLUMNS = ("id", "segment", "start")
 
 
-def _read_roster_csv(path: Path, key: str) -> list[dict[str, Any]]:
-    """Read a roster CSV into rep dicts, naming file, row and column on error."""
+def _read_roster_csv(path: Path, key: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """Read a roster CSV into rep dicts, naming file, row and column on error.
+
+    Returns the rows and the line each row ends on (blank lines are skipped,
+    so the line is not simply the row number plus one).
+    """
     if not path.is_file():
         raise ScenarioError(f"roster file {str(path)!r} does not exist", path=key)
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -448,11 +490,19 @@ def _read_roster_csv(path: Path, key: str) -> list[dict[str, Any]]:
                 f"unknown column {unknown[0]!r}; allowed: {', '.join(ROSTER_COLUMNS)}",
                 source=str(path),
             )
-        rows = []
+        rows, lines = [], []
         for row in reader:
+            if None in row:  # DictReader files surplus values under the key None
+                raise ScenarioError(
+                    f"{len(header) + len(row[None])} values but the header has "
+                    f"{len(header)} columns ({', '.join(header)})",
+                    source=str(path),
+                    path=f"line {reader.line_num}",
+                )
             clean = {k.strip(): (v or "").strip() for k, v in row.items() if k}
             rows.append({k: v for k, v in clean.items() if v != ""})
-    return rows
+            lines.append(reader.line_num)
+    return rows, lines
 
 
 def _resolve_roster(raw: dict[str, Any], base: Path | None, inputs: dict[str, str]) -> None:
@@ -465,10 +515,10 @@ def _resolve_roster(raw: dict[str, Any], base: Path | None, inputs: dict[str, st
     path = Path(roster)
     if not path.is_absolute() and base is not None:
         path = base / path
-    rows = _read_roster_csv(path, "roster")
+    rows, lines = _read_roster_csv(path, "roster")
     inputs[str(path)] = _sha256(path)
     raw["roster"] = rows
-    raw["_roster_file"] = str(path)
+    raw["_roster_csv"] = (str(path), lines)
 
 
 def _sha256(path: Path) -> str:
@@ -489,21 +539,47 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _error_from_validation(exc: ValidationError, source: str | None, roster_file: str | None):
+# the discriminated unions: discriminator key -> the values it may take
+_TAGS = {
+    "model": tuple(
+        get_args(m.model_fields["model"].annotation)[0]
+        for m in (CapacityProductivity, DealProductivity)
+    )
+}
+
+
+def _csv_error(message: str, roster_csv: tuple[str, list[int]], rep: int, column: str):
+    """An error in a roster read from CSV, located by the CSV's line and column."""
+    file, lines = roster_csv
+    where = f"line {lines[rep]}" + (f", column {column}" if column else "")
+    return ScenarioError(message, source=file, path=where)
+
+
+def _error_from_validation(
+    exc: ValidationError, source: str | None, roster_csv: tuple[str, list[int]] | None
+) -> ScenarioError:
     err = exc.errors(include_url=False)[0]
     loc = tuple(err["loc"])
-    message = err["msg"].removeprefix("Value error, ")
+    message = err["msg"].removeprefix("Value error, ").replace(" after validation", "")
     value = err.get("input")
     shown = "" if isinstance(value, dict) or value is None else f" (got {value!r})"
+    if repr(value) in message:
+        shown = ""
     if err["type"] == "extra_forbidden":
         message = "unknown key; check its spelling against docs/scenario.md"
         shown = ""
-    if roster_file and loc and loc[0] == "roster" and len(loc) > 1:
-        # a CSV roster: name the CSV, its data row (header is line 1) and column
-        column = ".".join(str(p) for p in loc[2:])
-        return ScenarioError(
-            f"{message}{shown}", source=roster_file, path=f"line {loc[1] + 2}, column {column}"
+    elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        key = err["ctx"]["discriminator"].strip("'")
+        allowed = ", ".join(_TAGS.get(key, ()))
+        loc = (*loc, key)
+        message = (
+            f"unknown {key} {err['ctx']['tag']!r}; allowed: {allowed}"
+            if err["type"] == "union_tag_invalid"
+            else f"missing key {key!r}; give one of: {allowed}"
         )
+    if roster_csv and len(loc) > 1 and loc[0] == "roster" and isinstance(loc[1], int):
+        column = ".".join(str(p) for p in loc[2:])
+        return _csv_error(f"{message}{shown}", roster_csv, loc[1], column)
     return ScenarioError(f"{message}{shown}", source=source, path=_format_loc(loc) or None)
 
 
@@ -526,6 +602,11 @@ def scenario_from_dict(
     ScenarioError
         Naming the file, key path, bad value and what is allowed.
     """
+    if raw is None:
+        raise ScenarioError(
+            "the file is empty; it must hold a mapping of keys (horizon, segments, ...)",
+            source=source,
+        )
     if not isinstance(raw, dict):
         raise ScenarioError(
             f"the file must hold a mapping of keys, not {type(raw).__name__}", source=source
@@ -536,7 +617,7 @@ def scenario_from_dict(
         _resolve_roster(data, base, inputs)
     except ScenarioError as exc:
         raise ScenarioError(exc.detail, source=exc.source or source, path=exc.path) from None
-    roster_file = data.pop("_roster_file", None)
+    roster_csv = data.pop("_roster_csv", None)
     data["source"] = source
     if source is not None and Path(source).is_file():
         inputs = {str(source): _sha256(Path(source)), **inputs}
@@ -546,8 +627,10 @@ def scenario_from_dict(
     except ValidationError as exc:
         inner = exc.errors(include_url=False)[0].get("ctx", {}).get("error")
         if isinstance(inner, _RefError):
+            if roster_csv is not None and inner.rep is not None:
+                raise _csv_error(str(inner), roster_csv, inner.rep, inner.column) from None
             raise ScenarioError(str(inner), source=source, path=inner.path) from None
-        raise _error_from_validation(exc, source, roster_file) from None
+        raise _error_from_validation(exc, source, roster_csv) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:

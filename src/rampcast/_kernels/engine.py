@@ -101,10 +101,11 @@ def month_bookings(sg, s, m, skey, occ, rate, p_win, table, exact):
     if not sg.deal_model[s]:
         mean = sg.full[s] * rate
         cv = sg.cv[s]
-        if cv <= 0.0:
+        shape = 1.0 / cv / cv if cv > 0.0 else math.inf
+        if shape == math.inf:  # no noise, or a cv so small that 1 / cv**2 overflows
             return mean
-        shape = 1.0 / (cv * cv)
-        return rnd.gamma(shape, skey, occ, rnd.BOOKINGS, m, table, exact) * mean / shape
+        # Gamma(shape) / shape has mean one: scaling by it cannot overflow
+        return mean * (rnd.gamma(shape, skey, occ, rnd.BOOKINGS, m, table, exact) / shape)
     wins = rnd.poisson(sg.opps[s] * rate * p_win, skey, occ, rnd.BOOKINGS, m)
     total = 0.0
     mu = sg.size_mu[s]

@@ -25,8 +25,8 @@ _GOLDEN = uint64(0x9E3779B97F4A7C15)
 _S30 = uint64(30)
 _S27 = uint64(27)
 _S31 = uint64(31)
-_S11 = uint64(11)
-_TWO_M53 = 2.0**-53
+_S12 = uint64(12)
+_TWO_M52 = 2.0**-52
 
 # stream ids: what a draw is for (8 bits of the counter)
 ATTRITION = 1
@@ -73,9 +73,14 @@ def counter(occupant, stream, month, attempt):
 
 @njit(cache=True, inline="always")
 def uniform(skey, ctr):
-    """A uniform on the open interval (0, 1) from a seat key and a counter."""
-    bits = mix64(skey + ctr * _GOLDEN) >> _S11
-    return (float(bits) + 0.5) * _TWO_M53
+    """A uniform on the open interval (0, 1) from a seat key and a counter.
+
+    The top 52 bits, centred in their cell, give ``(b + 0.5) / 2**52``, which
+    is exact in double precision. With 53 bits the top value
+    ``(2**53 - 0.5) / 2**53`` would round to 1.0 and the normal of it be NaN.
+    """
+    bits = mix64(skey + ctr * _GOLDEN) >> _S12
+    return (float(bits) + 0.5) * _TWO_M52
 
 
 # Acklam's rational approximation of the inverse normal CDF; one Halley step on

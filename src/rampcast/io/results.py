@@ -117,10 +117,12 @@ def write_run(out_dir: Path, summary: xr.Dataset, table: pd.DataFrame,
     path = out_dir / "summary.csv"
     _write(path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
     written.append(path)
+    path = out_dir / "trials.parquet"
     if trials is not None and not trials.empty:
-        path = out_dir / "trials.parquet"
         _write(path, lambda tmp: trials.to_parquet(tmp, index=False))
         written.append(path)
+    else:
+        path.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
     path = out_dir / "run.json"
     text = json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n"
     _write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -68,8 +68,8 @@ def expected_ramp(curve: np.ndarray, length: int, c: np.ndarray, sigma: float,
         return ramp, ramp * factor
 
     def z_at(bound: float) -> np.ndarray:
-        # x >= bound  <=>  Z <= log(c / bound) / sigma
-        with np.errstate(divide="ignore"):
+        # x >= bound  <=>  Z <= log(c / bound) / sigma; a tiny sigma gives +-inf
+        with np.errstate(divide="ignore", over="ignore"):
             return np.where(c > 0, np.log(c / bound) / sigma if bound > 0 else np.inf,
                             -np.inf if bound > 0 else np.inf)
 
