@@ -11,9 +11,9 @@ import pytest
 from scipy import integrate, stats
 
 from conftest import build, reps, scenario_dict
-from rampcast.simulate.build import monthly_hazard
-from rampcast.simulate.deterministic import expected, expected_ramp
-from rampcast.simulate.monte_carlo import simulate
+from rampcast.model.build import monthly_hazard
+from rampcast.model.deterministic import expected, expected_ramp
+from rampcast.model.monte_carlo import simulate
 from rampcast.summary import risk_metrics
 
 
@@ -97,10 +97,11 @@ def test_expected_ramp_matches_numerical_integration(sigma, ramped_only):
     ramp, eff = expected_ramp(curve, length, c, sigma, attain, ramped_only)
     for ci, r_mean, e_mean in zip(c, ramp, eff, strict=True):
         def integrand(z, f, ci=ci):
-            return f(ci * np.exp(-sigma * z)) * stats.norm.pdf(z)
+            return f(ci * np.exp(sigma * z - sigma**2 / 2)) * stats.norm.pdf(z)
 
-        # the kinks and the attainment jump sit where x = c / s crosses a month
-        kinks = [np.log(ci / j) / sigma for j in range(1, length + 1) if ci > 0]
+        # the kinks and the attainment jump sit where x = c v crosses a month
+        kinks = [(np.log(j / ci) + sigma**2 / 2) / sigma for j in range(1, length + 1)
+                 if ci > 0]
         kinks = [k for k in kinks if -10 < k < 10] or None
         plain = lambda x: effective(x) / (  # noqa: E731
             attain if (x >= length or not ramped_only) else 1.0)

@@ -11,8 +11,8 @@ import pytest
 
 import rampcast
 from conftest import build, reps, scenario_dict
-from rampcast.simulate.deterministic import expected
-from rampcast.simulate.monte_carlo import METRICS, simulate
+from rampcast.model.deterministic import expected
+from rampcast.model.monte_carlo import METRICS, simulate
 
 DEAL = {"model": "deal", "opportunities_per_month": 12,
         "win_rate": {"alpha": 3, "beta": 9}, "deal_size": {"mean": 5000, "cv": 0.8},
@@ -21,7 +21,7 @@ CAPACITY = {"model": "capacity", "monthly_capacity": 50_000, "cv": 0.4, "skill_s
 
 
 def segment(productivity, **extra):
-    return {"ramp": {"curve": [0.0, 0.2, 0.5, 0.8], "stretch_sd": 0.3},
+    return {"ramp": {"curve": [0.0, 0.2, 0.5, 0.8], "speed_sd": 0.3},
             "productivity": productivity, **extra}
 
 
@@ -70,7 +70,10 @@ def test_monte_carlo_mean_converges_to_expected(case):
             mean = sums.mean("trial")
             se = sums.std("trial") / np.sqrt(trials)
             gap = np.abs(mean - exp)
-            ok = (gap <= 4 * se) | (gap <= 1e-9 * np.abs(exp).clip(1))
+            # a cell whose variance comes from rare events (the last slow
+            # ramper) can show no such event in the sample, and so a standard
+            # error far too small: allow ten parts per million there
+            ok = gap <= 4 * se + 1e-5 * np.abs(exp).clip(1)
             assert bool(ok.all()), (name, block, (gap / se).max().item())
 
 

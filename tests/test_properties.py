@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import build, scenario_dict
-from rampcast.simulate.deterministic import expected
-from rampcast.simulate.monte_carlo import simulate
+from rampcast.model.deterministic import expected
+from rampcast.model.monte_carlo import simulate
 from rampcast.summary import summarize
 
 fractions = st.floats(0.0, 1.0, allow_nan=False)
@@ -33,7 +33,7 @@ def segments(draw):
     hazard = draw(st.floats(0.0, 0.3))
     return {
         "ramp": {"curve": draw(st.lists(fractions, max_size=6)),
-                 "stretch_sd": draw(st.floats(0.0, 0.5))},
+                 "speed_sd": draw(st.floats(0.0, 0.5))},
         "attrition": {"monthly_hazard": hazard},
         "productivity": draw(productivity()),
         "backfill": {"enabled": draw(st.booleans()),

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import build, reps, scenario_dict
-from rampcast.simulate.deterministic import expected
-from rampcast.simulate.monte_carlo import simulate
+from rampcast.model.deterministic import expected
+from rampcast.model.monte_carlo import simulate
 
 CENT = 0.005
 

@@ -10,13 +10,13 @@ import sys
 import numpy as np
 
 import rampcast
-from rampcast.simulate.build import build_model
-from rampcast.simulate.monte_carlo import run_model
+from rampcast.model.build import build_model
+from rampcast.model.monte_carlo import run_model
 
 DIGEST = """
 import hashlib, numba, rampcast
-from rampcast.simulate.build import build_model
-from rampcast.simulate.monte_carlo import run_model
+from rampcast.model.build import build_model
+from rampcast.model.monte_carlo import run_model
 s = rampcast.load_scenario(rampcast.default_scenario_path())
 out = run_model(build_model(s), seed=42, trials=301, chunk_trials={chunk})
 print(numba.get_num_threads(), hashlib.sha256(out.tobytes()).hexdigest())

@@ -561,7 +561,7 @@ def segments(draw):
         segment["attrition"] = attrition
     if draw(st.booleans()):
         curve = draw(st.lists(FRACTION, max_size=12))
-        segment["ramp"] = {"curve": curve, "stretch_sd": draw(SMALL)}
+        segment["ramp"] = {"curve": curve, "speed_sd": draw(SMALL)}
     if draw(st.booleans()):
         segment["seasonality"] = draw(st.lists(SMALL, min_size=12, max_size=12))
     if draw(st.booleans()):

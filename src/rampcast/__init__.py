@@ -32,7 +32,7 @@ _LAZY = {
     "load_scenario": "rampcast.scenario",
     "Scenario": "rampcast.scenario",
     "ScenarioError": "rampcast.errors",
-    "SimulationResult": "rampcast.simulate",
+    "SimulationResult": "rampcast.model",
     "summarize": "rampcast.summary",
 }
 
@@ -43,15 +43,15 @@ def default_scenario_path() -> Path:
 
 
 def simulate(scenario, **options):
-    """Monte Carlo paths of a scenario; see :func:`rampcast.simulate.simulate`."""
-    from rampcast.simulate.monte_carlo import simulate as run
+    """Monte Carlo paths of a scenario; see :func:`rampcast.model.monte_carlo.simulate`."""
+    from rampcast.model.monte_carlo import simulate as run
 
     return run(scenario, **options)
 
 
 def expected(scenario, **options):
-    """Expected values, no sampling; see :func:`rampcast.simulate.expected`."""
-    from rampcast.simulate.deterministic import expected as run
+    """Expected values, no sampling; see :func:`rampcast.model.deterministic.expected`."""
+    from rampcast.model.deterministic import expected as run
 
     return run(scenario, **options)
 

@@ -12,9 +12,9 @@ import xarray as xr
 
 from rampcast import __version__
 from rampcast.io.results import summary_table, trial_table
+from rampcast.model.deterministic import expected
+from rampcast.model.monte_carlo import simulate
 from rampcast.scenario import Scenario
-from rampcast.simulate.deterministic import expected
-from rampcast.simulate.monte_carlo import simulate
 from rampcast.summary import summarize, summarize_expected
 
 __all__ = ["RunOutput", "run"]

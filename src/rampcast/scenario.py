@@ -137,13 +137,14 @@ class Conventions(_Model):
 class Ramp(_Model):
     """Share of full productivity by tenure month; 1.0 after the curve ends.
 
-    ``curve[k]`` is the fraction in tenure month ``k``. ``stretch_sd`` is the
-    log-sd of a per-rep time stretch ``s ~ LogNormal(0, stretch_sd)``: the rep
-    produces ``ramp(k / s)``, with linear interpolation between months.
+    ``curve[k]`` is the fraction in tenure month ``k``. ``speed_sd`` spreads
+    ramp speed across reps: a rep's ramp clock runs at speed
+    ``v = exp(speed_sd * Z - speed_sd**2 / 2)`` (mean one), so in tenure month
+    ``k`` it produces ``ramp(k * v)``, interpolating linearly between months.
     """
 
     curve: list[Fraction] = Field(default_factory=list, max_length=120)
-    stretch_sd: NonNegative = 0.0
+    speed_sd: NonNegative = 0.0
 
 
 class HazardBand(_Model):
@@ -378,7 +379,9 @@ class Scenario(_Model):
     conventions: Conventions = Field(default_factory=Conventions)
     segments: dict[str, Segment] = Field(min_length=1)
     roster: list[Rep] = Field(default_factory=list)
-    hiring_plans: dict[str, list[Hire]] = Field(default_factory=lambda: {"none": []})
+    hiring_plans: dict[str, list[Hire]] = Field(
+        default_factory=lambda: {"none": []}, min_length=1
+    )
     plan: str | None = None
     source: str | None = Field(default=None, exclude=True)
     inputs: dict[str, str] = Field(default_factory=dict, exclude=True)

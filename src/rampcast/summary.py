@@ -141,7 +141,7 @@ def _target_variables(per: xr.Dataset, plist: list[Period], level: float) -> dic
 
 
 def summarize(result) -> xr.Dataset:
-    """Summarise a :class:`~rampcast.simulate.SimulationResult`.
+    """Summarise a :class:`~rampcast.model.SimulationResult`.
 
     Returns
     -------

@@ -7,7 +7,7 @@ start. Per (trial, month, segment) it adds up headcount and ramped-rep
 equivalents at month end, capacity and bookings in the month, hires,
 departures and open vacancies at month end. See ``docs/model.md``.
 
-The readable twin is :mod:`rampcast.simulate.reference`; parity tests run both.
+The readable twin is :mod:`rampcast.model.reference`; parity tests run both.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Segments(NamedTuple):
 
     ramp: np.ndarray  # (S, L) ramp fractions by tenure, padded with 1.0
     ramp_len: np.ndarray  # (S,) int64 length of each curve
-    stretch_sd: np.ndarray  # (S,) log-sd of the per-rep time stretch
+    speed_sd: np.ndarray  # (S,) log-sd of the per-rep ramp speed (mean one)
     hazard: np.ndarray  # (S, H) monthly hazard by elapsed tenure (last repeats)
     season: np.ndarray  # (S, M) multiplier of each horizon month
     deal_model: np.ndarray  # (S,) bool: deal-level (True) or capacity-level
@@ -141,10 +141,11 @@ def simulate_seat(out, t, seat, seats, sg, cv_, tkey, table, exact):
     length = sg.ramp_len[s]
     n_hazard = sg.hazard.shape[1]
     while start < n_months:
-        stretch = 1.0
-        if sg.stretch_sd[s] > 0.0:
-            z = rnd.normal(rnd.uniform(skey, rnd.counter(occ, rnd.STRETCH, 0, 0)), table, exact)
-            stretch = math.exp(sg.stretch_sd[s] * z)
+        speed = 1.0  # the rep's ramp clock runs at this speed; mean one
+        if sg.speed_sd[s] > 0.0:
+            z = rnd.normal(rnd.uniform(skey, rnd.counter(occ, rnd.SPEED, 0, 0)), table, exact)
+            sd = sg.speed_sd[s]
+            speed = math.exp(sd * z - 0.5 * sd * sd)
         skill = factor
         if sg.skill_sd[s] > 0.0:
             z = rnd.normal(rnd.uniform(skey, rnd.counter(occ, rnd.SKILL, 0, 0)), table, exact)
@@ -163,7 +164,7 @@ def simulate_seat(out, t, seat, seats, sg, cv_, tkey, table, exact):
             k = m - start
             if m == start:
                 out[HIRES, t, m, s] += 1.0
-            x = (k + cv_.tenure_shift) / stretch
+            x = (k + cv_.tenure_shift) * speed
             ramp = ramp_fraction(sg.ramp[s], length, x)
             eff = ramp
             if not cv_.attain_ramped_only or x >= length:

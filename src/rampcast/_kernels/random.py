@@ -30,7 +30,7 @@ _TWO_M52 = 2.0**-52
 
 # stream ids: what a draw is for (8 bits of the counter)
 ATTRITION = 1
-STRETCH = 2
+SPEED = 2
 SKILL = 3
 WIN_A = 4
 WIN_B = 5

@@ -12,8 +12,8 @@ import xarray as xr
 
 from rampcast._kernels import engine
 from rampcast._kernels.random import normal_table
+from rampcast.model.build import Model, build_model
 from rampcast.scenario import Scenario
-from rampcast.simulate.build import Model, build_model
 
 __all__ = ["METRICS", "SimulationResult", "simulate", "run_model"]
 

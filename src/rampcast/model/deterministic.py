@@ -2,13 +2,13 @@
 
 The expectation is exact, not a large-sample average:
 
-* A rep's ramp at continuous tenure :math:`x = c / s`, with
-  :math:`s = e^{\\sigma Z}` the per-rep stretch, is piecewise linear in
-  :math:`x`, so its mean over :math:`Z \\sim N(0, 1)` has a closed form from
-  the lognormal's partial expectations:
-  :math:`E[x\\,1\\{z_1 < Z \\le z_2\\}] = c\\,e^{\\sigma^2/2}
-  (\\Phi(z_2 + \\sigma) - \\Phi(z_1 + \\sigma))`.
-* Leaving does not depend on stretch, skill or win rate, so each seat's
+* A rep's ramp at continuous tenure :math:`x = c\\,v`, with
+  :math:`v = e^{\\sigma Z - \\sigma^2/2}` the per-rep ramp speed (mean one),
+  is piecewise linear in :math:`x`, so its mean over :math:`Z \\sim N(0, 1)`
+  has a closed form from the lognormal's partial expectations:
+  :math:`E[x\\,1\\{z_1 < Z \\le z_2\\}] = c\\,(\\Phi(z_2 - \\sigma)
+  - \\Phi(z_1 - \\sigma))`.
+* Leaving does not depend on speed, skill or win rate, so each seat's
   state is a distribution over the start month of its current occupant,
   pushed forward month by month through the hazard, backfill queue, hiring
   slip and offer acceptance.
@@ -28,16 +28,16 @@ import xarray as xr
 from scipy.special import ndtr
 
 from rampcast._kernels import engine
+from rampcast.model.build import Model, build_model
+from rampcast.model.monte_carlo import METRICS
 from rampcast.scenario import Scenario
-from rampcast.simulate.build import Model, build_model
-from rampcast.simulate.monte_carlo import METRICS
 
 __all__ = ["expected", "expected_ramp", "expected_model"]
 
 
 def expected_ramp(curve: np.ndarray, length: int, c: np.ndarray, sigma: float,
                   attainment: float = 1.0, attain_ramped_only: bool = False):
-    """Mean ramp and mean effective output at tenure ``c`` over the stretch.
+    """Mean ramp and mean effective output at tenure ``c`` over the ramp speed.
 
     Parameters
     ----------
@@ -48,7 +48,7 @@ def expected_ramp(curve: np.ndarray, length: int, c: np.ndarray, sigma: float,
     c
         Tenure indices (the convention's shift already added), any shape.
     sigma
-        Log-sd of the stretch :math:`s`; the rep is at tenure :math:`c / s`.
+        Log-sd of the speed :math:`v`; the rep is at tenure :math:`c\\,v`.
     attainment, attain_ramped_only
         The segment's attainment multiplier and whether it multiplies only
         reps past the curve.
@@ -56,7 +56,7 @@ def expected_ramp(curve: np.ndarray, length: int, c: np.ndarray, sigma: float,
     Returns
     -------
     ramp, effective : ndarray
-        :math:`E[r(c/s)]` and :math:`E[r(c/s)\\,a(c/s)]`.
+        :math:`E[r(c v)]` and :math:`E[r(c v)\\,a(c v)]`.
     """
     c = np.asarray(c, dtype=float)
     if sigma == 0.0 or length == 0:
@@ -68,23 +68,24 @@ def expected_ramp(curve: np.ndarray, length: int, c: np.ndarray, sigma: float,
         return ramp, ramp * factor
 
     def z_at(bound: float) -> np.ndarray:
-        # x >= bound  <=>  Z <= log(c / bound) / sigma; a tiny sigma gives +-inf
+        # x >= bound  <=>  Z >= (log(bound / c) + sigma**2 / 2) / sigma;
+        # returns that threshold (-inf for bound 0, +inf when c is 0)
         with np.errstate(divide="ignore", over="ignore"):
-            return np.where(c > 0, np.log(c / bound) / sigma if bound > 0 else np.inf,
-                            -np.inf if bound > 0 else np.inf)
+            if bound <= 0:
+                return np.full_like(c, -np.inf)
+            return np.where(c > 0, (np.log(bound / c) + 0.5 * sigma**2) / sigma, np.inf)
 
-    lift = c * math.exp(0.5 * sigma**2)
     ramp_part = np.zeros_like(c)
     for j in range(length):
         lo, hi = curve[j], (curve[j + 1] if j + 1 < length else 1.0)
         slope = hi - lo
-        z_lo, z_hi = z_at(j + 1.0), z_at(float(j))
+        z_lo, z_hi = z_at(float(j)), z_at(j + 1.0)  # x in [j, j + 1)
         prob = ndtr(z_hi) - ndtr(z_lo)
-        mean_x = lift * (ndtr(z_hi + sigma) - ndtr(z_lo + sigma))
+        mean_x = c * (ndtr(z_hi - sigma) - ndtr(z_lo - sigma))
         ramp_part += (lo - slope * j) * prob + slope * mean_x
-    # c == 0 sits at x = 0 for every stretch
+    # c == 0 sits at x = 0 for every speed
     ramp_part = np.where(c > 0, ramp_part, curve[0])
-    p_ramped = np.where(c > 0, ndtr(z_at(float(length))), 0.0)
+    p_ramped = np.where(c > 0, 1.0 - ndtr(z_at(float(length))), 0.0)
     ramp = ramp_part + p_ramped
     if attain_ramped_only:
         return ramp, ramp_part + attainment * p_ramped
@@ -172,7 +173,7 @@ def _tables(model: Model) -> list[tuple[np.ndarray, np.ndarray]]:
     p, conv = model.params, model.conventions
     oldest = max(0, -int(model.seats.start.min())) if len(model.seats.start) else 0
     c = np.arange(model.n_months + oldest + 2)
-    return [expected_ramp(p.ramp[s], int(p.ramp_len[s]), c, float(p.stretch_sd[s]),
+    return [expected_ramp(p.ramp[s], int(p.ramp_len[s]), c, float(p.speed_sd[s]),
                           float(p.attainment[s]), conv.attain_ramped_only)
             for s in range(len(model.segments))]
 

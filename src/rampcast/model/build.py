@@ -143,7 +143,7 @@ def _segment_params(scenario: Scenario, names: list[str], shift: int) -> Segment
     return Segments(
         ramp=ramp,
         ramp_len=np.array([len(c) for c in curves], dtype=np.int64),
-        stretch_sd=np.array([s.ramp.stretch_sd for s in segs]),
+        speed_sd=np.array([s.ramp.speed_sd for s in segs]),
         hazard=hazard,
         season=season,
         deal_model=deal,
