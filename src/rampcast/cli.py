@@ -27,7 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rampcast {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_run,):
+        add(sub)
+    return parser
 
+
+def _add_run(sub) -> None:
     run = sub.add_parser("run", help="simulate a scenario and summarise capacity and bookings")
     run.add_argument("scenario", nargs="?", type=Path,
                      help="scenario YAML file (default: the bundled default scenario)")
@@ -40,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="random seed (overrides the scenario)")
     run.add_argument("--threads", type=int, help="numba threads (default: all cores)")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    return parser
+    run.set_defaults(handler=_run)
 
 
 def _money(value: float) -> str:
@@ -175,8 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     errors = Console(stderr=True)
     try:
-        if args.command == "run":
-            return _run(args, console)
+        return args.handler(args, console)
     except (RampcastError, OSError) as exc:
         # soft_wrap: one line per error, never folded at the terminal width
         errors.print(f"rampcast: error: {exc}", markup=False, highlight=False, soft_wrap=True)
@@ -185,7 +189,6 @@ def main(argv: list[str] | None = None) -> int:
         errors.print(f"rampcast: unexpected failure: {type(exc).__name__}: {exc}",
                      markup=False, highlight=False, soft_wrap=True)
         return EXIT_FAILURE
-    return EXIT_FAILURE
 
 
 if __name__ == "__main__":
