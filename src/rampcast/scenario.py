@@ -359,6 +359,44 @@ class Hire(_Model):
     count: int = Field(default=1, ge=1, le=10_000)
 
 
+class HiringLimit(_Model):
+    """Recruiting limits of one segment for the hiring optimiser.
+
+    ``window`` is ``[first, last]``: the months (inclusive) hires may be
+    planned in; ``max_per_month`` caps hires per month and ``max_total``
+    over the whole plan.
+    """
+
+    max_per_month: int | None = Field(default=None, ge=0, le=100)
+    max_total: int | None = Field(default=None, ge=0, le=10_000)
+    window: list[Month] | None = Field(default=None, min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> HiringLimit:
+        if self.window is not None and self.window[1] < self.window[0]:
+            raise ValueError(
+                f"window ends ({self.window[1]:%Y-%m}) before it starts "
+                f"({self.window[0]:%Y-%m}); write [first, last]"
+            )
+        return self
+
+
+class Optimiser(_Model):
+    """Settings of ``rampcast plan-hiring``; see ``docs/planning_optimiser.md``."""
+
+    confidence: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.9
+    margin: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    budget: NonNegative | None = None
+    cost_basis: Literal["planned", "expected"] = "planned"
+    trials: int = Field(default=1000, ge=10, le=100_000)
+    validation_trials: int | None = Field(default=None, ge=100, le=10_000_000)
+    max_per_month: int = Field(default=2, ge=0, le=100)
+    limits: dict[str, HiringLimit] = Field(default_factory=dict)
+    solver: Literal["highs", "cbc"] = "highs"
+    time_limit: Positive = 60.0
+    gap: Annotated[float, Field(ge=0.0, lt=1.0)] = 1e-4
+
+
 class Scenario(_Model):
     """A whole planning scenario; see ``docs/scenario.md``.
 
@@ -383,6 +421,7 @@ class Scenario(_Model):
         default_factory=lambda: {"none": []}, min_length=1
     )
     plan: str | None = None
+    optimiser: Optimiser = Field(default_factory=Optimiser)
     source: str | None = Field(default=None, exclude=True)
     inputs: dict[str, str] = Field(default_factory=dict, exclude=True)
 
@@ -445,6 +484,17 @@ def _check_references(s: Scenario) -> None:
                 raise _RefError(
                     f"{where}.month",
                     f"{hire.month:%Y-%m} is outside the horizon "
+                    f"({s.horizon.start:%Y-%m} to {last:%Y-%m})",
+                )
+    for name, limit in s.optimiser.limits.items():
+        where = f"optimiser.limits.{name}"
+        if name not in s.segments:
+            raise _RefError(where, f"unknown segment {name!r} ({allowed})")
+        for j, month in enumerate(limit.window or []):
+            if not s.horizon.start <= month <= last:
+                raise _RefError(
+                    f"{where}.window[{j}]",
+                    f"{month:%Y-%m} is outside the horizon "
                     f"({s.horizon.start:%Y-%m} to {last:%Y-%m})",
                 )
     if s.plan is not None and s.plan not in s.hiring_plans:

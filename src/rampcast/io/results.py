@@ -20,7 +20,7 @@ import xarray as xr
 
 from rampcast.summary import FLOWS, STOCKS, TOTAL, periods
 
-__all__ = ["atomic_path", "summary_table", "trial_table", "write_run"]
+__all__ = ["atomic_path", "summary_table", "trial_table", "write_outputs", "write_run"]
 
 
 @contextmanager
@@ -125,6 +125,32 @@ def write_run(out_dir: Path, summary: xr.Dataset, table: pd.DataFrame,
         path.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
     path = out_dir / "run.json"
     text = json.dumps(run_info, indent=2, sort_keys=True, default=str) + "\n"
+    _write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    written.append(path)
+    return written
+
+
+def write_outputs(out_dir: Path, tables: dict[str, pd.DataFrame], data: xr.Dataset | None,
+                  info: dict) -> list[Path]:
+    """Write ``<name>.csv`` per table, ``results.nc`` and ``run.json``, each atomically.
+
+    Used by ``rampcast compare`` and ``rampcast sensitivity``. ``run.json`` is
+    written last, so its presence says the other files are complete. Returns
+    the paths written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, table in tables.items():
+        path = out_dir / f"{name}.csv"
+        _write(path, lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.6g"))
+        written.append(path)
+    if data is not None:
+        path = out_dir / "results.nc"
+        _write(path, lambda tmp: data.to_netcdf(tmp, engine="h5netcdf"))
+        written.append(path)
+    path = out_dir / "run.json"
+    text = json.dumps(info, indent=2, sort_keys=True, default=str) + "\n"
     _write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     written.append(path)
     return written

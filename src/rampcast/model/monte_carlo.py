@@ -15,7 +15,7 @@ from rampcast._kernels.random import normal_table
 from rampcast.model.build import Model, build_model
 from rampcast.scenario import Scenario
 
-__all__ = ["METRICS", "SimulationResult", "simulate", "run_model"]
+__all__ = ["METRICS", "SeatTotals", "SimulationResult", "simulate", "run_model", "seat_totals"]
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,79 @@ def run_model(
         if progress is not None:
             progress(n)
     return out
+
+
+@dataclass(frozen=True)
+class SeatTotals:
+    """Each seat's own totals, trial by trial.
+
+    Attributes
+    ----------
+    bookings : ndarray
+        (trial, seat): bookings in months ``first .. last`` of the horizon.
+    occupied : ndarray
+        (trial, seat): horizon months in which a rep sits in the seat.
+    seat_labels : tuple of str
+        The seat of each column.
+    first, last : int
+        The month window of ``bookings`` (inclusive, horizon month indices).
+    """
+
+    bookings: np.ndarray
+    occupied: np.ndarray
+    seat_labels: tuple[str, ...]
+    first: int
+    last: int
+
+
+def seat_totals(
+    model: Model,
+    seed: int,
+    trials: int,
+    first: int = 0,
+    last: int | None = None,
+    first_trial: int = 0,
+    chunk_trials: int = 2048,
+    exact: bool = False,
+) -> SeatTotals:
+    """Bookings and occupied months of every seat alone, per trial.
+
+    Seats do not interact, so for any subset ``P`` of the seats, trial
+    ``i``'s bookings over the window are ``bookings[i, P].sum()``: the
+    same number :func:`run_model` gives for a model holding only ``P``
+    (common random numbers key each seat's draws by its label).
+
+    Parameters
+    ----------
+    model
+        Arrays of a scenario and plan (:func:`~rampcast.model.build.build_model`).
+    seed, trials, first_trial, chunk_trials, exact
+        As for :func:`run_model`.
+    first, last
+        Horizon months (inclusive) whose bookings are summed; default all.
+    """
+    from rampcast._kernels.seats import seat_totals as kernel
+
+    last = model.n_months - 1 if last is None else int(last)
+    if not 0 <= first <= last < model.n_months:
+        raise ValueError(
+            f"month window {first}..{last} must lie inside 0..{model.n_months - 1}"
+        )
+    n_seats = len(model.seat_labels)
+    bookings = np.zeros((trials, n_seats))
+    occupied = np.zeros((trials, n_seats))
+    done = 0
+    while done < trials:
+        n = min(chunk_trials, trials - done)
+        b = np.zeros((n, n_seats))
+        o = np.zeros((n, n_seats))
+        if n_seats:
+            kernel(b, o, first_trial + done, seed, first, last, model.seats, model.params,
+                   model.conventions, _table(), exact)
+        bookings[done : done + n] = b
+        occupied[done : done + n] = o
+        done += n
+    return SeatTotals(bookings, occupied, model.seat_labels, first, last)
 
 
 def _label(raw: np.ndarray, scenario: Scenario, model: Model) -> xr.Dataset:
