@@ -28,6 +28,14 @@ os.environ.setdefault(
     str(Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rampcast" / "numba"),
 )
 
+# numba's OpenMP threading layer was seen to run prange loops on one thread
+# here unless OMP_NUM_THREADS is set; naming the core count restores the
+# scaling (numba still caps threads at NUMBA_NUM_THREADS). A caller's own
+# setting wins.
+os.environ.setdefault("OMP_NUM_THREADS", str(len(os.sched_getaffinity(0))
+                                             if hasattr(os, "sched_getaffinity")
+                                             else os.cpu_count() or 1))
+
 _LAZY = {
     "load_scenario": "rampcast.scenario",
     "Scenario": "rampcast.scenario",

@@ -55,6 +55,7 @@ class Segments(NamedTuple):
     win_b: np.ndarray  # (S,) deal model: Beta beta
     size_mu: np.ndarray  # (S,) deal model: lognormal mu of deal size
     size_sigma: np.ndarray  # (S,) deal model: lognormal sigma
+    size_table: np.ndarray  # (S, T + 1) deal size quantiles on the normal table's grid
     backfill: np.ndarray  # (S,) bool: departures are backfilled
     fill_cdf: np.ndarray  # (S, D) CDF of months to fill a vacancy
     slip_cdf: np.ndarray  # (S, D) CDF of months a planned hire slips
@@ -110,9 +111,10 @@ def month_bookings(sg, s, m, skey, occ, rate, p_win, table, exact):
     total = 0.0
     mu = sg.size_mu[s]
     sigma = sg.size_sigma[s]
+    row = sg.size_table[s]
     for j in range(wins):
         u = rnd.uniform(skey, rnd.counter(occ, rnd.DEALS, m, j))
-        total += math.exp(mu + sigma * rnd.normal(u, table, exact))
+        total += rnd.lognormal(u, mu, sigma, row, exact)
     return total
 
 
@@ -121,7 +123,7 @@ def expected_size(sg, s):
     return math.exp(sg.size_mu[s] + 0.5 * sg.size_sigma[s] ** 2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def simulate_seat(out, t, seat, seats, sg, cv_, tkey, table, exact):
     """Walk one seat through the horizon in one trial, adding into ``out[:, t]``."""
     n_months = out.shape[2]
@@ -137,9 +139,17 @@ def simulate_seat(out, t, seat, seats, sg, cv_, tkey, table, exact):
         u = rnd.uniform(skey, rnd.counter(0, rnd.SLIP, 0, 0))
         start += draw_delay(sg.slip_cdf[s], u)
 
+    # hoisted: array views and scalars the month loop reads
     occ = 0
     length = sg.ramp_len[s]
-    n_hazard = sg.hazard.shape[1]
+    curve = sg.ramp[s]
+    hazards = sg.hazard[s]
+    season = sg.season[s]
+    n_hazard = hazards.shape[0]
+    attainment = sg.attainment[s]
+    shift = cv_.tenure_shift
+    ramped_only = cv_.attain_ramped_only
+    leaver_share = cv_.leaver_share
     while start < n_months:
         speed = 1.0  # the rep's ramp clock runs at this speed; mean one
         if sg.speed_sd[s] > 0.0:
@@ -164,18 +174,18 @@ def simulate_seat(out, t, seat, seats, sg, cv_, tkey, table, exact):
             k = m - start
             if m == start:
                 out[HIRES, t, m, s] += 1.0
-            x = (k + cv_.tenure_shift) * speed
-            ramp = ramp_fraction(sg.ramp[s], length, x)
+            x = (k + shift) * speed
+            ramp = ramp_fraction(curve, length, x)
             eff = ramp
-            if not cv_.attain_ramped_only or x >= length:
-                eff *= sg.attainment[s]
-            hazard = sg.hazard[s, min(k, n_hazard - 1)]
+            if not ramped_only or x >= length:
+                eff *= attainment
+            hazard = hazards[min(k, n_hazard - 1)]
             leaving = m == end
             if not leaving and hazard > 0.0:
                 leaving = rnd.uniform(skey, rnd.counter(occ, rnd.ATTRITION, m, 0)) < hazard
-            share = cv_.leaver_share if leaving else 1.0
+            share = leaver_share if leaving else 1.0
 
-            rate = eff * sg.season[s, m] * skill * share
+            rate = eff * season[m] * skill * share
             out[CAPACITY, t, m, s] += rate * per_rate
             out[BOOKINGS, t, m, s] += month_bookings(
                 sg, s, m, skey, occ, rate, p_win, table, exact

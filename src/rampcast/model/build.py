@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from rampcast._kernels.engine import NEVER, Conventions, Seats, Segments
+from rampcast._kernels.random import normal_table
 from rampcast.scenario import Attrition, Delay, Scenario, month_index
 
 __all__ = ["Model", "build_model", "monthly_hazard", "delay_pmf"]
@@ -156,6 +157,8 @@ def _segment_params(scenario: Scenario, names: list[str], shift: int) -> Segment
         win_b=np.array([w[1] for w in win]),
         size_mu=np.array([z[0] for z in size]),
         size_sigma=np.array([z[1] for z in size]),
+        size_table=np.exp(np.array([z[0] for z in size])[:, None]
+                          + np.array([z[1] for z in size])[:, None] * normal_table()[None, :]),
         backfill=np.array([s.backfill.enabled for s in segs]),
         fill_cdf=_cdf_table([delay_pmf(s.backfill.time_to_fill) for s in segs]),
         slip_cdf=_cdf_table([delay_pmf(s.hiring.slip) for s in segs]),

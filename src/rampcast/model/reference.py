@@ -191,15 +191,21 @@ def _normal(u: np.ndarray, table: np.ndarray | None) -> np.ndarray:
     The table has one quantile per grid point ``i / size``; draws in its two
     outermost cells, where a quantile is infinite, are inverted exactly.
     """
+    return _interpolate(u, table, ndtri)
+
+
+def _interpolate(u: np.ndarray, table: np.ndarray | None, exact) -> np.ndarray:
+    """Quantiles of ``u`` interpolated in ``table`` (grid ``i / size``); ``exact``
+    in the two outermost cells, or everywhere when there is no table."""
     if table is None:
-        return ndtri(u)
+        return exact(u)
     size = table.shape[0] - 1
     x = u * size
     i = x.astype(np.int64)
     outer = (i < 1) | (i >= size - 1)
     i = np.clip(i, 1, size - 2)
     inner = table[i] + (x - i) * (table[i + 1] - table[i])
-    return np.where(outer, ndtri(u), inner)
+    return np.where(outer, exact(u), inner)
 
 
 class _Site(NamedTuple):
@@ -454,10 +460,11 @@ def _bookings(draws: _Draws, sg: Segments, state: _Seat, rate, m: int):
     lam = np.where(rate > 0.0, sg.opps[s] * rate * state.traits.p_win, 0.0)
     wins = _poisson(draws, lam, _Site(occ, streams.BOOKINGS, m))
     mu, sigma = sg.size_mu[s], sg.size_sigma[s]
+    sizes = None if draws.table is None else sg.size_table[s]
     total = np.zeros(rate.shape)
     for j in range(int(wins.max(initial=0))):
-        z = draws.normal(_Site(occ, streams.DEALS, m), j)
-        deal = np.exp(mu + sigma * z)
+        u = draws.uniform(_Site(occ, streams.DEALS, m), j)
+        deal = _interpolate(u, sizes, lambda u: np.exp(mu + sigma * ndtri(u)))
         total = np.where(j < wins, total + deal, total)
     return total
 
