@@ -3,7 +3,7 @@
 Parsing, progress, printing and exit codes only.
 
 Exit codes: 0 success, 2 bad input (scenario, options, files), 1 unexpected
-failure.
+failure; ``rampcast audit`` returns 3 when it finds blocking problems.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rampcast.errors import RampcastError
 
-EXIT_OK, EXIT_FAILURE, EXIT_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILURE, EXIT_INPUT, EXIT_BLOCKING = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rampcast {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_run, _add_compare, _add_sensitivity, _add_plan_hiring):
+    for add in (_add_run, _add_compare, _add_sensitivity, _add_plan_hiring,
+                _add_audit, _add_calibrate, _add_synth, _add_quotas, _add_territories):
         add(sub)
     return parser
 
@@ -505,6 +506,136 @@ def _plan_info(result, scenario) -> dict:
         "timings_s": {k: round(v, 4) for k, v in result.timings.items()},
         "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def _add_audit(sub) -> None:
+    cmd = sub.add_parser(
+        "audit", help="check a CRM opportunity export before calibrating from it "
+                      "(exit 3 when blocking problems are found)")
+    cmd.add_argument("--opportunities", type=Path, required=True, help="opportunity CSV")
+    cmd.add_argument("--layout", default="generic",
+                     choices=("generic", "salesforce", "hubspot", "maven"),
+                     help="the export's column names (default generic)")
+    cmd.add_argument("--map", action="append", default=[], metavar="CANONICAL=COLUMN",
+                     help="read a canonical column from a file column, e.g. "
+                          "closed=CloseDate (repeatable)")
+    cmd.add_argument("--history", type=Path, help="stage-history CSV (OpportunityHistory)")
+    order = cmd.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_const", const=True,
+                       help="slashed dates are DD/MM/YYYY (default: detected)")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_const", const=False,
+                       help="slashed dates are MM/DD/YYYY (default: detected)")
+    cmd.add_argument("--roster", type=Path, help="roster CSV: owners missing from it")
+    cmd.add_argument("--roster-layout", default="generic",
+                     choices=("generic", "babushkin", "ibm", "maven_teams"),
+                     help="the roster's layout (default generic)")
+    cmd.add_argument("--roster-map", action="append", default=[], metavar="CANONICAL=COLUMN",
+                     help="column mapping for the roster (repeatable)")
+    cmd.add_argument("--products", type=Path,
+                     help="product catalogue CSV with a 'product' column (e.g. products.csv)")
+    cmd.add_argument("--as-of", help="date open deals are judged against, YYYY-MM-DD "
+                                     "(default: the export's latest date)")
+    cmd.add_argument("-o", "--output", type=Path, help="folder for audit.csv")
+    cmd.add_argument("--write-clean", action="store_true",
+                     help="also write <name>.clean.csv (into -o, else beside the input; "
+                          "never over it)")
+    cmd.set_defaults(handler=_audit)
+
+
+def _mapping(items: list[str], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise _InputError(f"{option} {item!r}: write CANONICAL=COLUMN, e.g. "
+                              "closed=CloseDate")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _audit(args, console) -> int:
+    from rampcast.calibrate.audit import audit, cleaned
+    from rampcast.io.crm import read_catalogue, read_opportunities, read_roster
+
+    as_of = None
+    if args.as_of is not None:
+        import pandas as pd
+
+        try:
+            as_of = pd.Timestamp(args.as_of)
+        except ValueError:
+            raise _InputError(f"--as-of {args.as_of!r} is not a date; write YYYY-MM-DD") \
+                from None
+    frame = read_opportunities(args.opportunities, layout=args.layout,
+                               mapping=_mapping(args.map, "--map"), history=args.history,
+                               dayfirst=args.dayfirst)
+    roster = None if args.roster is None else read_roster(
+        args.roster, layout=args.roster_layout,
+        mapping=_mapping(args.roster_map, "--roster-map"))
+    products = None if args.products is None else read_catalogue(args.products)
+    result = audit(frame, roster=roster, as_of=as_of, products=products)
+    console.print(_audit_table(result, args.opportunities, len(frame)))
+    if args.output is not None:
+        from rampcast.io.audit import write_audit
+
+        console.print(f"wrote {write_audit(args.output, result.findings)}")
+    if args.write_clean:
+        from rampcast.io.audit import write_cleaned
+
+        clean = cleaned(frame, result)
+        path = write_cleaned(clean, args.opportunities, args.output)
+        console.print(f"wrote {path} ({len(clean):,} rows; "
+                      f"{'; '.join(clean.attrs['cleaning']) or 'nothing to fix'})",
+                      markup=False, highlight=False)
+    if result.blocking:
+        console.print("blocking problems found (exit code 3): fix them or use "
+                      "--write-clean before calibrating", markup=False)
+        return EXIT_BLOCKING
+    return EXIT_OK
+
+
+def _audit_table(result, source, rows: int):
+    from rich.table import Table
+
+    as_of = "-" if result.as_of is None else f"{result.as_of:%Y-%m-%d}"
+    table = Table(title=f"audit of {source}: {rows:,} opportunities, as of {as_of}",
+                  title_justify="left")
+    for name in ("check", "severity", "count", "examples", "explanation"):
+        table.add_column(name, justify="right" if name == "count" else "left",
+                         no_wrap=name == "check")
+    style = {"blocking": "bold red", "warning": "yellow", "info": "cyan"}
+    found = result.findings[result.findings["count"] > 0]
+    for _, r in found.iterrows():
+        table.add_row(r["check"], r["severity"], f"{r['count']:,}", r["examples"],
+                      r["explanation"], style=style[r["severity"]])
+    clean = result.findings.loc[result.findings["count"] == 0, "check"]
+    table.caption = "no findings: " + (", ".join(clean) if len(clean) else "-")
+    table.caption_justify = "left"
+    return table
+
+
+def _add_calibrate(sub) -> None:
+    from rampcast.cli_calibrate import add_calibrate
+
+    add_calibrate(sub)
+
+
+def _add_synth(sub) -> None:
+    from rampcast.cli_calibrate import add_synth
+
+    add_synth(sub)
+
+
+def _add_territories(sub) -> None:
+    from rampcast.cli_territories import add_territories
+
+    add_territories(sub)
+
+
+def _add_quotas(sub) -> None:
+    from rampcast.cli_quotas import add_quotas
+
+    add_quotas(sub)
 
 
 class _InputError(RampcastError, ValueError):

@@ -405,7 +405,16 @@ class Scenario(_Model):
     source : str or None
         The file it was read from (not a YAML key).
     inputs : dict
-        sha256 of each file read (the scenario and its roster CSV).
+        sha256 of each file read (the scenario, its roster CSV and its
+        calibration file).
+    calibration : str or None
+        The calibration file the scenario's ``calibration:`` key named.
+    sources : dict
+        Where each calibratable value came from, by key path
+        (``segments.smb.productivity.win_rate``): ``scenario``,
+        ``calibration``, ``calibration (fallback)`` or ``default``. Empty
+        without a calibration file. Neither this nor ``calibration`` is
+        dumped: a dumped scenario states every value itself.
     """
 
     name: str = "scenario"
@@ -424,6 +433,8 @@ class Scenario(_Model):
     optimiser: Optimiser = Field(default_factory=Optimiser)
     source: str | None = Field(default=None, exclude=True)
     inputs: dict[str, str] = Field(default_factory=dict, exclude=True)
+    calibration: str | None = Field(default=None, exclude=True)
+    sources: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -574,6 +585,127 @@ def _resolve_roster(raw: dict[str, Any], base: Path | None, inputs: dict[str, st
     raw["_roster_csv"] = (str(path), lines)
 
 
+#: Top-level keys of a calibration file (written by rampcast calibrate).
+CALIBRATION_KEYS = ("rampcast_calibration", "rampcast_version", "created_utc", "as_of",
+                    "window", "segment_by", "inputs", "notes", "thresholds", "segments",
+                    "provenance", "estimates")
+#: The segment keys a calibration may fill in.
+CALIBRATION_SEGMENT_KEYS = ("ramp", "attrition", "productivity", "seasonality")
+#: Calibratable values, by key path inside a segment.
+CALIBRATED_PATHS = ("ramp.curve", "attrition", "productivity.opportunities_per_month",
+                    "productivity.win_rate", "productivity.deal_size", "seasonality")
+
+
+def _read_calibration(value: Any, base: Path | None, source: str | None,
+                      inputs: dict[str, str]) -> tuple[Path, dict]:
+    """Locate, read and shape-check the calibration file a scenario names."""
+    if not isinstance(value, str) or not value.strip():
+        raise ScenarioError(f"must be the path of a calibration YAML file (got {value!r})",
+                            source=source, path="calibration")
+    path = Path(value.strip())
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    if not path.is_file():
+        raise ScenarioError(f"calibration file {str(path)!r} does not exist; write it with "
+                            "rampcast calibrate -o, or fix the path (relative to the "
+                            "scenario file)", source=source, path="calibration")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"not valid YAML: {problem}", source=str(path)) from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("segments"), dict):
+        raise ScenarioError("not a calibration file: it needs a mapping with a segments: "
+                            "section (written by rampcast calibrate)", source=str(path))
+    unknown = [k for k in raw if k not in CALIBRATION_KEYS]
+    if unknown:
+        raise ScenarioError(f"unknown key; allowed: {', '.join(CALIBRATION_KEYS)}",
+                            source=str(path), path=str(unknown[0]))
+    inputs[str(path)] = _sha256(path)
+    return path, raw
+
+
+def _apply_calibration(data: dict[str, Any], value: Any, base: Path | None,
+                       source: str | None, inputs: dict[str, str]) -> None:
+    """Fill segment values the scenario does not state from its calibration file.
+
+    Scenario keys win. ``data`` gets ``calibration`` (the file) and
+    ``sources`` (key path -> where the value came from).
+    """
+    path, cal = _read_calibration(value, base, source, inputs)
+    segments = data.get("segments")
+    if not isinstance(segments, dict):
+        return
+    segments = {k: (dict(v) if isinstance(v, dict) else v) for k, v in segments.items()}
+    provenance = cal.get("provenance") or {}
+    sources: dict[str, str] = {}
+    for name, values in cal["segments"].items():
+        where = f"segments.{name}"
+        if name not in segments:
+            raise ScenarioError(
+                f"segment {name!r} is not in the scenario (its segments: "
+                f"{', '.join(map(str, segments))}); add it to the scenario or "
+                "drop it from the calibration", source=str(path), path=where)
+        if not isinstance(values, dict):
+            raise ScenarioError("must be a mapping of segment keys", source=str(path),
+                                path=where)
+        unknown = [k for k in values if k not in CALIBRATION_SEGMENT_KEYS]
+        if unknown:
+            raise ScenarioError(f"unknown key; a calibration may give "
+                                f"{', '.join(CALIBRATION_SEGMENT_KEYS)}", source=str(path),
+                                path=f"{where}.{unknown[0]}")
+    for name, seg in segments.items():
+        if not isinstance(seg, dict):
+            continue
+        filled = _fill_segment(seg, cal["segments"].get(name) or {})
+        fallback = {k for k, rec in (provenance.get(name) or {}).items()
+                    if isinstance(rec, dict) and rec.get("fallback")}
+        for key in CALIBRATED_PATHS:
+            origin = filled.get(key, "default")
+            if origin == "calibration" and any(f.startswith(key) for f in fallback):
+                origin = "calibration (fallback)"
+            sources[f"segments.{name}.{key}"] = origin
+    data["segments"] = segments
+    data["calibration"] = str(path)
+    data["sources"] = sources
+
+
+def _fill_segment(seg: dict[str, Any], cal: dict[str, Any]) -> dict[str, str]:
+    """Fill ``seg`` in place from ``cal``; return key path -> origin."""
+    origin: dict[str, str] = {}
+
+    def take(key: str, stated: bool, available: bool) -> bool:
+        if stated:
+            origin[key] = "scenario"
+        elif available:
+            origin[key] = "calibration"
+        return not stated and available
+
+    ramp = seg.get("ramp")
+    cal_curve = (cal.get("ramp") or {}).get("curve")
+    stated = isinstance(ramp, dict) and "curve" in ramp
+    if take("ramp.curve", stated, cal_curve is not None) and (ramp is None
+                                                               or isinstance(ramp, dict)):
+        seg["ramp"] = {**(ramp or {}), "curve": cal_curve}
+    for key in ("attrition", "seasonality"):
+        if take(key, key in seg, key in cal):
+            seg[key] = cal[key]
+    prod, cal_prod = seg.get("productivity"), cal.get("productivity") or {}
+    if prod is None and cal_prod:
+        seg["productivity"] = dict(cal_prod)
+        for key in ("opportunities_per_month", "win_rate", "deal_size"):
+            take(f"productivity.{key}", False, key in cal_prod)
+    elif isinstance(prod, dict):
+        deal = prod.get("model", "deal") == "deal"
+        prod = dict(prod)
+        for key in ("opportunities_per_month", "win_rate", "deal_size"):
+            if take(f"productivity.{key}", key in prod, deal and key in cal_prod):
+                prod[key] = cal_prod[key]
+                prod.setdefault("model", "deal")
+        seg["productivity"] = prod
+    return origin
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -671,6 +803,8 @@ def scenario_from_dict(
     except ScenarioError as exc:
         raise ScenarioError(exc.detail, source=exc.source or source, path=exc.path) from None
     roster_csv = data.pop("_roster_csv", None)
+    if "calibration" in data:
+        _apply_calibration(data, data.pop("calibration"), base, source, inputs)
     data["source"] = source
     if source is not None and Path(source).is_file():
         inputs = {str(source): _sha256(Path(source)), **inputs}
@@ -683,7 +817,16 @@ def scenario_from_dict(
             if roster_csv is not None and inner.rep is not None:
                 raise _csv_error(str(inner), roster_csv, inner.rep, inner.column) from None
             raise ScenarioError(str(inner), source=source, path=inner.path) from None
-        raise _error_from_validation(exc, source, roster_csv) from None
+        error = _error_from_validation(exc, source, roster_csv)
+        raise _blame_calibration(error, data) from None
+
+
+def _blame_calibration(error: ScenarioError, data: dict[str, Any]) -> ScenarioError:
+    """Name the calibration file when the bad value came from it."""
+    for key, origin in data.get("sources", {}).items():
+        if origin.startswith("calibration") and (error.path or "").startswith(key):
+            return ScenarioError(error.detail, source=data["calibration"], path=error.path)
+    return error
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -32,7 +32,7 @@ from rampcast.model.build import Model, build_model
 from rampcast.model.monte_carlo import METRICS
 from rampcast.scenario import Scenario
 
-__all__ = ["expected", "expected_ramp", "expected_model"]
+__all__ = ["expected", "expected_ramp", "expected_model", "expected_seat_capacity"]
 
 
 def expected_ramp(curve: np.ndarray, length: int, c: np.ndarray, sigma: float,
@@ -184,6 +184,26 @@ def expected_model(model: Model) -> np.ndarray:
     tables = _tables(model)
     for group, count in _seat_groups(model).items():
         _propagate(out, group, count, model, tables)
+    return out
+
+
+def expected_seat_capacity(model: Model) -> np.ndarray:
+    """Expected capacity of each seat alone, shaped (seat, month).
+
+    The same propagation as :func:`expected_model`, one seat at a time;
+    summing over the seats of a segment gives that segment's ``capacity``
+    row of :func:`expected_model`. Quota setting reads it per rep.
+    """
+    out = np.zeros((len(model.seat_labels), model.n_months))
+    tables = _tables(model)
+    st = model.seats
+    scratch = np.zeros((engine.N_METRICS, model.n_months, len(model.segments)))
+    for j in range(len(model.seat_labels)):
+        group = (int(st.segment[j]), int(st.start[j]), int(st.end[j]),
+                 bool(st.is_hire[j]), float(st.factor[j]))
+        scratch[:] = 0.0
+        _propagate(scratch, group, 1, model, tables)
+        out[j] = scratch[engine.CAPACITY, :, group[0]]
     return out
 
 

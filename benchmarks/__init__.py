@@ -1,0 +1,1 @@
+"""asv benchmarks of rampcast; see ``docs/benchmarks.md``."""

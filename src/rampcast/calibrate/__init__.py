@@ -1,0 +1,1 @@
+"""Calibration from CRM and HR exports: data audit, estimators, synthetic data."""
