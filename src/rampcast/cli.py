@@ -460,9 +460,12 @@ def _plan_lines(result) -> list[str]:
         f"re-simulated: P(target) = {v.probability:.1%} "
         f"({v.level:.0%} Wilson interval {v.low:.1%} to {v.high:.1%}; {v.trials:,} trials, "
         f"seed {v.seed}); mean Y1 bookings {_money(v.bookings_mean)}")
-    if result.reachable and not result.meets_confidence:
+    if result.reachable and result.confidence_rejected:
         lines.append(f"warning: the re-simulated interval lies below {result.confidence:.0%} "
-                     "(sample-average bias); raise --trials or the confidence")
+                     "(sample-average bias); raise --trials or --margin")
+    elif result.reachable and not result.meets_confidence:
+        lines.append(f"note: the re-simulated estimate is below {result.confidence:.0%} but "
+                     "its interval reaches it; raise --margin for more certainty")
     gap = "" if sol.gap is None else f", gap {sol.gap:.2%}"
     lines.append(
         f"optimisation: {result.sample_trials:,} trials (seed {result.sample_seed}), "

@@ -411,6 +411,8 @@ def _people(frame: pd.DataFrame | None, seg: pd.Series, as_of: dt.date) -> pd.Da
         else pd.Series(np.nan, frame.index)
     )
     if start is not None:
+        if end is None:  # a roster with start dates only: everyone is still there
+            end = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
         stop = end.where(end.notna() & (end <= pd.Timestamp(as_of)), pd.Timestamp(as_of))
         days = (stop - start).dt.days
         tenure = tenure.where(tenure.notna(), days / (365.25 / 12))
@@ -654,7 +656,9 @@ def _deal_size(opps: pd.DataFrame, parent: dict) -> dict:
 def _quantile(sorted_values: np.ndarray, q: float, what: str, note: str = "") -> Estimate:
     """Sample quantile with its distribution-free order-statistic interval."""
     n = len(sorted_values)
-    lo_i = int(stats.binom.ppf((1 - LEVEL) / 2, n, q))
+    # 0-based index k is the (k + 1)-th order statistic, which exceeds the
+    # true quantile with probability F(k) >= alpha / 2; one lower keeps it below
+    lo_i = max(0, int(stats.binom.ppf((1 - LEVEL) / 2, n, q)) - 1)
     hi_i = min(n - 1, int(stats.binom.ppf((1 + LEVEL) / 2, n, q)))
     return Estimate(
         float(np.quantile(sorted_values, q)),

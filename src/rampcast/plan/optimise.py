@@ -213,8 +213,17 @@ class HiringPlanResult:
 
     @property
     def meets_confidence(self) -> bool:
-        """The re-simulated probability's interval reaches the confidence."""
-        return self.validation.high >= self.confidence
+        """The re-simulated probability reaches the confidence.
+
+        The point estimate is compared; its interval is reported beside it,
+        and :attr:`confidence_rejected` says when the whole interval is below.
+        """
+        return self.validation.probability >= self.confidence
+
+    @property
+    def confidence_rejected(self) -> bool:
+        """The whole re-simulated interval lies below the confidence."""
+        return self.validation.high < self.confidence
 
     def plan_entries(self) -> list[dict]:
         """The plan as ``hiring_plans`` entries of a scenario file."""
@@ -415,7 +424,7 @@ def solve_saa(
         cheapest.solver,
         cheapest.solver_status,
         cheapest.gap,
-        cheapest.seconds + best.seconds,
+        cheapest.seconds + (best.seconds if best is not None else 0.0),
         cheapest.binaries,
     )
 
