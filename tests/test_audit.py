@@ -61,6 +61,8 @@ def test_maven_known_problems():
     assert result.count("open_no_close_date") == 500 + 1589
     explained = result.findings.set_index("check")["explanation"]
     assert "Engaging 1,589, Prospecting 500" in explained["open_no_close_date"]
+    # SOURCE.md, data quality problems 2 and 5: 337 + 1,088 open deals with no
+    # account; 1,480 pipeline rows say GTXPro where products.csv says GTX Pro
     assert result.count("no_account") == 337 + 1088
     assert "Engaging 1,088, Prospecting 337" in explained["no_account"]
     assert result.count("product_not_in_catalogue") == 1480
