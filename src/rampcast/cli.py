@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -75,7 +76,7 @@ def _table(output, scenario):
     info = output.info
     mc = info["mode"] == "monte_carlo"
     bands = [c.split("_")[1] for c in rows.columns if c.startswith("bookings_p")]
-    title = f"{scenario.name}, plan {info['plan']}: " + (
+    title = f"{scenario.name}, plan {info['plan']}, {scenario.currency}: " + (
         f"{info['trials']:,} trials, seed {info['seed']}" if mc
         else "expected values (deterministic)")
     table = Table(title=title, title_justify="left")
@@ -645,6 +646,23 @@ class _InputError(RampcastError, ValueError):
     """A bad command-line option."""
 
 
+def _check_output(args) -> None:
+    """Refuse an unusable ``-o`` before any work is done."""
+    out = getattr(args, "output", None)
+    if out is None:
+        return
+    wants_file = args.command == "calibrate"
+    if not wants_file and out.exists() and not out.is_dir():
+        raise _InputError(f"-o {out}: is a file, not a folder; name a folder for the outputs")
+    if wants_file and out.is_dir():
+        raise _InputError(f"-o {out}: is a folder; name the calibration YAML file to write")
+    parent = out.parent if wants_file else out
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not os.access(parent, os.W_OK):
+        raise _InputError(f"-o {out}: {parent} is not writable")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``rampcast`` command; returns the exit code."""
     from rich.console import Console
@@ -652,9 +670,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    console = Console()
-    errors = Console(stderr=True)
+    # piped output keeps whole tables instead of cutting them to 80 columns
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    errors = Console(stderr=True, soft_wrap=True)
     try:
+        _check_output(args)
         return args.handler(args, console)
     except (RampcastError, OSError) as exc:
         # soft_wrap: one line per error, never folded at the terminal width

@@ -162,9 +162,10 @@ def _table(quotas, scenario, plan, trials: int, seed: int):
 
     from rampcast.cli import _money
 
+    sign = "+" if plan.over_assignment >= 0 else "-"
     title = (
         f"{scenario.name}: first-year quotas, street {_money(plan.street_quota)} = "
-        f"(1 + {plan.over_assignment:.1%}) x plan {_money(plan.target)}; "
+        f"(1 {sign} {abs(plan.over_assignment):.1%}) x plan {_money(plan.target)}; "
         f"{trials:,} trials, seed {seed}"
     )
     table = Table(title=title, title_justify="left")

@@ -610,7 +610,7 @@ def _read_calibration(value: Any, base: Path | None, source: str | None,
                             "rampcast calibrate -o, or fix the path (relative to the "
                             "scenario file)", source=source, path="calibration")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates)  # noqa: S506
     except yaml.YAMLError as exc:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"not valid YAML: {problem}", source=str(path)) from None
@@ -829,6 +829,17 @@ def _blame_calibration(error: ScenarioError, data: dict[str, Any]) -> ScenarioEr
     return error
 
 
+class _TextDates(yaml.SafeLoader):
+    """Safe YAML that leaves dates as text, so that a date which is not a real
+    day (2024-02-30) reaches validation and is reported with its key path."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario YAML file.
 
@@ -849,10 +860,12 @@ def load_scenario(path: str | Path) -> Scenario:
         If the file is missing, is not YAML, or any value is invalid.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ScenarioError("is a folder; give a scenario YAML file", source=str(path))
     if not path.is_file():
         raise ScenarioError("scenario file does not exist", source=str(path))
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_TextDates)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None

@@ -392,7 +392,11 @@ def _prepare(opportunities, roster, segment_by, as_of):
 def _people(frame: pd.DataFrame | None, seg: pd.Series, as_of: dt.date) -> pd.DataFrame:
     """Reps (or HR records) with start/end months, tenure in months and a leave flag."""
     if frame is None:
-        return pd.DataFrame(columns=["rep", "segment", "start_m", "end_m", "tenure", "left"])
+        return pd.DataFrame({
+            "rep": pd.Series(dtype=object), "segment": pd.Series(dtype=object),
+            "start_m": pd.Series(dtype=float), "end_m": pd.Series(dtype=float),
+            "tenure": pd.Series(dtype=float), "left": pd.Series(dtype=bool),
+        })
     out = pd.DataFrame({"rep": frame["rep"].astype(str)})
     segment = frame["segment"] if "segment" in frame.columns else pd.Series(np.nan, frame.index)
     out["segment"] = segment.where(segment.notna(), out["rep"].map(seg)).astype(object)

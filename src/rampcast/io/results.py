@@ -115,7 +115,7 @@ def write_run(out_dir: Path, summary: xr.Dataset, table: pd.DataFrame,
     _write(path, lambda tmp: summary.to_netcdf(tmp, engine="h5netcdf"))
     written.append(path)
     path = out_dir / "summary.csv"
-    _write(path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.6g"))
+    _write(path, lambda tmp: table.to_csv(tmp, index=False, float_format="%.12g"))
     written.append(path)
     path = out_dir / "trials.parquet"
     if trials is not None and not trials.empty:
@@ -143,7 +143,7 @@ def write_outputs(out_dir: Path, tables: dict[str, pd.DataFrame], data: xr.Datas
     written = []
     for name, table in tables.items():
         path = out_dir / f"{name}.csv"
-        _write(path, lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.6g"))
+        _write(path, lambda tmp, t=table: t.to_csv(tmp, index=False, float_format="%.12g"))
         written.append(path)
     if data is not None:
         path = out_dir / "results.nc"
