@@ -334,3 +334,10 @@ def test_roster_with_start_dates_only_calibrates():
     roster = data.roster[["rep", "segment", "start"]]
     result = calibrate(data.opportunities, roster=roster)
     assert set(result.segments) == set(data.roster.segment)
+
+
+def test_opportunities_alone_calibrate():
+    # no roster and no HR file: ramp and attrition fall back to their priors
+    data = synth(seed=4, scale=0.3)
+    result = calibrate(data.opportunities)
+    assert list(result.segments) == ["all segments"]  # nothing names a segment

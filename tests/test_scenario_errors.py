@@ -691,3 +691,20 @@ def test_default_scenario_round_trips():
     again = scenario_from_dict(dump_scenario(scenario))
 
     assert again == scenario.model_copy(update={"source": None, "inputs": {}})
+
+
+def test_impossible_inline_date_names_its_key(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "horizon: {start: 2027-01, months: 12}\n"
+        "segments:\n  a: {productivity: {model: capacity, monthly_capacity: 10}}\n"
+        "roster:\n  - {id: x, segment: a, start: 2024-02-30}\n"
+    )
+    with pytest.raises(ScenarioError, match="is not a date") as info:
+        rampcast.load_scenario(path)
+    assert f"{path}: roster[0].start: '2024-02-30'" in str(info.value)
+
+
+def test_a_folder_is_not_a_scenario(tmp_path):
+    with pytest.raises(ScenarioError, match="is a folder"):
+        rampcast.load_scenario(tmp_path)
