@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import stats
 
 from rampcast.errors import RampcastError
+from rampcast.stats import wilson_interval
 
 __all__ = [
     "PRIORS",
@@ -192,12 +193,8 @@ def _poisson_interval(count: float, exposure: float) -> tuple[float, float]:
 
 
 def _wilson(k: float, n: float) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion."""
-    z = _z()
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    """Wilson score interval of a binomial proportion at the calibration level."""
+    return wilson_interval(k, n, LEVEL)
 
 
 def _cluster_ratio(num: np.ndarray, den: np.ndarray) -> tuple[float, float, float]:

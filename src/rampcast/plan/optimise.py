@@ -40,6 +40,7 @@ import numpy as np
 
 from rampcast.errors import RampcastError
 from rampcast.scenario import Hire, Scenario, month_index
+from rampcast.stats import wilson_interval
 
 __all__ = [
     "OptimiserError",
@@ -231,27 +232,6 @@ class HiringPlanResult:
             {"segment": h.segment, "month": f"{h.month:%Y-%m}", "count": h.count}
             for h in self.hires
         ]
-
-
-def wilson_interval(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion.
-
-    Examples
-    --------
-    >>> lo, hi = wilson_interval(90, 100)
-    >>> round(lo, 4), round(hi, 4)
-    (0.8256, 0.9448)
-    """
-    from scipy.stats import norm
-
-    if trials <= 0:
-        raise ValueError(f"trials must be at least 1; got {trials}")
-    z = float(norm.isf((1.0 - level) / 2.0))
-    p = successes / trials
-    denom = 1.0 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denom
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 # --- the candidate hires and their sample -------------------------------------------
