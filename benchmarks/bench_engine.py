@@ -11,7 +11,8 @@ the timed call for ``time_*`` (in ``teardown``) and inside the others.
 
 The NumPy reference twin is benchmarked at fewer trials (it is slow); its
 throughput against the kernel's is the side-by-side ratio in
-``docs/benchmarks.md``. The whole suite takes about 9 minutes on 2 quiet cores.
+``docs/benchmarks.md``. This module and ``bench_startup`` take about 6 minutes
+on 2 idle cores.
 """
 
 from __future__ import annotations
@@ -147,8 +148,9 @@ class DealExact(_Kernel):
 class Deal720M(_Kernel):
     """Deal model, 10,000 x 2,000 x 36: a large organisation over three years.
 
-    One run takes about 45 s on 2 threads and 110 s on 1, so time and peak
-    memory are taken on 2 threads only; throughput on both.
+    One run takes about 17 s on 2 threads and 33 s on 1 (kernel of commit
+    4ebbf4b), so time and peak memory are taken on 2 threads only;
+    throughput on both.
     """
 
     workload = "deal_720M"

@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python -m benchmarks.measure            # 6 minutes on 2 idle cores
+    .venv/bin/python -m benchmarks.measure            # ~6 min on 2 idle cores, more if busy
     .venv/bin/python -m benchmarks.measure --quick    # 48M workloads only
 
 Every measurement runs in a fresh interpreter, so its peak resident memory
