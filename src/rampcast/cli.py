@@ -313,6 +313,9 @@ def _parse_ranges(items: list[str]) -> dict[str, tuple[float, float]]:
         except ValueError:
             raise _InputError(f"--range {item!r}: write NAME=LOW,HIGH, "
                               "e.g. attrition=0.5,1.5") from None
+        if low > high:
+            raise _InputError(f"--range {item!r}: LOW ({low:g}) is above HIGH ({high:g}); "
+                              "write the smaller value first")
         out[name.strip()] = (low, high)
     return out
 
@@ -472,6 +475,10 @@ def _plan_lines(result) -> list[str]:
         f"optimisation: {result.sample_trials:,} trials (seed {result.sample_seed}), "
         f"P on sample {result.sample_probability:.1%}, solver {sol.solver} {sol.status}"
         f"{gap}, {sol.seconds:.1f} s; cost basis {result.cost_basis}")
+    if sol.status == "time_limit":
+        bound = "" if sol.gap is None else f" (relative gap {sol.gap:.0%} to the best bound)"
+        lines.append(f"warning: the solver stopped at its time limit; a cheaper plan may exist"
+                     f"{bound}. Raise --time-limit or lower --trials to close the gap")
     return lines
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import hashlib
 import math
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -740,10 +742,38 @@ def _csv_error(message: str, roster_csv: tuple[str, list[int]], rep: int, column
     return ScenarioError(message, source=file, path=where)
 
 
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The scenario models named anywhere inside a field's type."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
+
+
+def _keys_at(parent: tuple[Any, ...]) -> list[str]:
+    """Keys allowed at a location (list indices and mapping names are stepped over)."""
+    models: list[type[BaseModel]] = [Scenario]
+    for part in parent:
+        inner = [m for model in models if isinstance(part, str) and part in model.model_fields
+                 for m in _models_in(model.model_fields[part].annotation)]
+        models = inner or models  # an index or a segment/plan name: same models
+    hidden = {"source", "inputs", "sources"}
+    return sorted({k for m in models for k in m.model_fields} - hidden)
+
+
+def _did_you_mean(loc: tuple[Any, ...]) -> str:
+    allowed = _keys_at(loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.75)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; allowed here: {', '.join(allowed)}"
+
+
 def _error_from_validation(
     exc: ValidationError, source: str | None, roster_csv: tuple[str, list[int]] | None
 ) -> ScenarioError:
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # a misspelt key also makes its real key "missing": report the misspelling
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(err["loc"])
     message = err["msg"].removeprefix("Value error, ").replace(" after validation", "")
     value = err.get("input")
@@ -751,7 +781,7 @@ def _error_from_validation(
     if repr(value) in message:
         shown = ""
     if err["type"] == "extra_forbidden":
-        message = "unknown key; check its spelling against docs/scenario.md"
+        message = "unknown key" + _did_you_mean(loc)
         shown = ""
     elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
         key = err["ctx"]["discriminator"].strip("'")
