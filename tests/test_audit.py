@@ -254,3 +254,17 @@ def test_cli_blocking_and_bad_input(tmp_path):
     assert done.returncode == 2 and "write CANONICAL=COLUMN" in done.stderr
     done = _cli("--opportunities", tmp_path / "none.csv", cwd=tmp_path)
     assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_roster_hints_name_the_roster_options(tmp_path):
+    # the reader says --layout / --map; beside opportunities they are --roster-*
+    from rampcast.errors import DataError
+    from rampcast.io.crm import read_roster, with_options
+
+    path = tmp_path / "teams.csv"
+    path.write_text("sales_agent,manager,regional_office\nA,B,East\n")
+    with pytest.raises(DataError) as info:
+        read_roster(path)
+    renamed = str(with_options(info.value, "roster"))
+    assert "--roster-map rep=sales_agent" in renamed
+    assert "--map " not in renamed.replace("--roster-map ", "")

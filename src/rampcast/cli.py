@@ -566,7 +566,8 @@ def _mapping(items: list[str], option: str) -> dict[str, str]:
 
 def _audit(args, console) -> int:
     from rampcast.calibrate.audit import audit, cleaned
-    from rampcast.io.crm import read_catalogue, read_opportunities, read_roster
+    from rampcast.errors import DataError
+    from rampcast.io.crm import read_catalogue, read_opportunities, read_roster, with_options
 
     as_of = None
     if args.as_of is not None:
@@ -580,9 +581,12 @@ def _audit(args, console) -> int:
     frame = read_opportunities(args.opportunities, layout=args.layout,
                                mapping=_mapping(args.map, "--map"), history=args.history,
                                dayfirst=args.dayfirst)
-    roster = None if args.roster is None else read_roster(
-        args.roster, layout=args.roster_layout,
-        mapping=_mapping(args.roster_map, "--roster-map"))
+    try:
+        roster = None if args.roster is None else read_roster(
+            args.roster, layout=args.roster_layout,
+            mapping=_mapping(args.roster_map, "--roster-map"))
+    except DataError as exc:
+        raise with_options(exc, "roster") from None
     products = None if args.products is None else read_catalogue(args.products)
     result = audit(frame, roster=roster, as_of=as_of, products=products)
     console.print(_audit_table(result, args.opportunities, len(frame)))

@@ -103,7 +103,13 @@ def _calibrate(args, console) -> int:
     import pandas as pd
 
     from rampcast.calibrate.estimate import calibrate
-    from rampcast.io.crm import read_opportunities, read_roster, read_stage_history
+    from rampcast.errors import DataError
+    from rampcast.io.crm import (
+        read_opportunities,
+        read_roster,
+        read_stage_history,
+        with_options,
+    )
 
     as_of = None
     if args.as_of is not None:
@@ -114,16 +120,22 @@ def _calibrate(args, console) -> int:
     opps = read_opportunities(
         args.opportunities, layout=args.layout, mapping=_mapping(args.map, "--map")
     )
-    roster = (
-        None
-        if args.roster is None
-        else read_roster(
-            args.roster,
-            layout=args.roster_layout,
-            mapping=_mapping(args.roster_map, "--roster-map"),
+    try:
+        roster = (
+            None
+            if args.roster is None
+            else read_roster(
+                args.roster,
+                layout=args.roster_layout,
+                mapping=_mapping(args.roster_map, "--roster-map"),
+            )
         )
-    )
-    hr = None if args.hr is None else read_roster(args.hr, layout=args.hr_layout)
+    except DataError as exc:
+        raise with_options(exc, "roster") from None
+    try:
+        hr = None if args.hr is None else read_roster(args.hr, layout=args.hr_layout)
+    except DataError as exc:
+        raise with_options(exc, "hr", mapping=False) from None
     history = None
     if args.history is not None:
         layout = "salesforce" if args.layout == "salesforce" else "generic"

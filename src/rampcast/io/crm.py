@@ -863,3 +863,16 @@ def _tenure(raw, columns, out, spec, source, as_of) -> pd.Series:
             columns.get("end"),
         )
     return given.fillna(from_dates).astype(float)
+
+
+def with_options(error: DataError, prefix: str, mapping: bool = True) -> DataError:
+    """The same error with its option hints renamed for a second input.
+
+    Commands that read a roster beside the opportunities name its options
+    ``--roster-layout`` and ``--roster-map``; the reader's hints say
+    ``--layout`` and ``--map``.
+    """
+    text = error.detail.replace("--layout ", f"--{prefix}-layout ")
+    if mapping:
+        text = text.replace("--map ", f"--{prefix}-map ")
+    return DataError(text, error.source, error.column)
