@@ -124,6 +124,8 @@ def main() -> None:
         help="least distance between two reps' homes (default 250)",
     )
     args = parser.parse_args()
+    if not args.data.is_dir():
+        parser.error(f"--data {args.data}: no such folder; point it at the dataset folder")
     accounts, reps = build(args.data, args.reps, args.min_km)
     args.out.mkdir(parents=True, exist_ok=True)
     accounts.to_csv(args.out / "accounts.csv", index=False)

@@ -62,6 +62,8 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="folder for accounts.csv and reps.csv")
     parser.add_argument("--data", type=Path, default=DEFAULT, help="Maven CSV folder")
     args = parser.parse_args()
+    if not args.data.is_dir():
+        parser.error(f"--data {args.data}: no such folder; point it at the dataset folder")
     accounts, reps = build(args.data)
     args.out.mkdir(parents=True, exist_ok=True)
     accounts.to_csv(args.out / "accounts.csv", index=False)

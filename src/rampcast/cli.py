@@ -252,7 +252,9 @@ def _compare_tables(cmp) -> list:
     if cmp.attribution is not None:
         attr = cmp.attribution[~cmp.attribution["period"].str.contains("Q")]
         table = Table(title="gap to target = plan capacity + ramp + vacancies + attrition "
-                            "+ productivity variance", title_justify="left")
+                            "+ productivity variance; plan capacity = target - ideal capacity "
+                            "(negative: the plan could book more than target)",
+                      title_justify="left")
         for h in ["plan", "period", "target", "mean", "gap", *ATTRIBUTION_TERMS]:
             table.add_column(h.replace("_", " "),
                              justify="left" if h in ("plan", "period") else "right")
@@ -603,8 +605,9 @@ def _audit(args, console) -> int:
                       f"{'; '.join(clean.attrs['cleaning']) or 'nothing to fix'})",
                       markup=False, highlight=False)
     if result.blocking:
-        console.print("blocking problems found (exit code 3): fix them or use "
-                      "--write-clean before calibrating", markup=False)
+        advice = ("calibrate from the cleaned copy (generic layout)" if args.write_clean
+                  else "fix them or use --write-clean before calibrating")
+        console.print(f"blocking problems found (exit code 3): {advice}", markup=False)
         return EXIT_BLOCKING
     return EXIT_OK
 
