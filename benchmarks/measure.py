@@ -62,23 +62,17 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _child_kernel(workload: str, threads: int, trials: int, exact: bool, repeat: int) -> dict:
-    import numba
+def _timed(run, model, trials: int, repeat: int) -> dict:
+    """Time ``run(trials)`` ``repeat`` times after warm-up; check the last output."""
+    from benchmarks.workloads import check, seat_months
 
-    from benchmarks.workloads import build, check, seat_months
-    from rampcast.model.monte_carlo import run_model
-
-    model, default_trials = build(workload)
-    trials = trials or default_trials
-    numba.set_num_threads(threads)
-    run_model(model, SEED, 1, chunk_trials=1, exact=exact)
     before = _maxrss_mb()
     walls, cpus = [], []
     raw = None
     for _ in range(repeat):
         raw = None  # free the previous output first: peak memory is one run's
         c0, t0 = _cpu_s(), time.perf_counter()
-        raw = run_model(model, SEED, trials, exact=exact)
+        raw = run(trials)
         walls.append(time.perf_counter() - t0)
         cpus.append(_cpu_s() - c0)
     peak = _maxrss_mb()
@@ -93,31 +87,26 @@ def _child_kernel(workload: str, threads: int, trials: int, exact: bool, repeat:
     }
 
 
+def _child_kernel(workload: str, threads: int, trials: int, exact: bool, repeat: int) -> dict:
+    import numba
+
+    from benchmarks.workloads import build
+    from rampcast.model.monte_carlo import run_model
+
+    model, default_trials = build(workload)
+    numba.set_num_threads(threads)
+    run_model(model, SEED, 1, chunk_trials=1, exact=exact)
+    return _timed(lambda n: run_model(model, SEED, n, exact=exact), model,
+                  trials or default_trials, repeat)
+
+
 def _child_reference(workload: str, trials: int, exact: bool, repeat: int) -> dict:
-    from benchmarks.workloads import build, check, seat_months
+    from benchmarks.workloads import build
     from rampcast.model.reference import reference_run
 
     model, _ = build(workload)
     reference_run(model, SEED, 2, exact=exact)
-    before = _maxrss_mb()
-    walls, cpus = [], []
-    raw = None
-    for _ in range(repeat):
-        raw = None
-        c0, t0 = _cpu_s(), time.perf_counter()
-        raw = reference_run(model, SEED, trials, exact=exact)
-        walls.append(time.perf_counter() - t0)
-        cpus.append(_cpu_s() - c0)
-    peak = _maxrss_mb()
-    check(raw, model)
-    return {
-        "seat_months": seat_months(model, trials),
-        "trials": trials,
-        "wall_s": walls,
-        "cpu_s": cpus,
-        "rss_ready_mb": before,
-        "maxrss_mb": peak,
-    }
+    return _timed(lambda n: reference_run(model, SEED, n, exact=exact), model, trials, repeat)
 
 
 def _child_first_call() -> dict:

@@ -556,77 +556,55 @@ def _add_differences(ds: xr.Dataset, bookings: np.ndarray, qs: list[float]) -> N
 # tables
 
 
-def _summary_table(ds: xr.Dataset) -> pd.DataFrame:
-    rows = []
-    for plan in ds["plan"].values:
-        for period in ds["period"].values:
-            at = ds.sel(plan=plan, period=period)
-            row = {
-                "plan": str(plan),
-                "period": str(period),
-                "planned_hires": int(at["planned_hires"]),
-                "hire_cost": float(at["hire_cost"]),
-                "team_cost": float(at["team_cost"]),
-            }
-            for q, v in zip(ds["quantile"].values, at["bookings_q"].values, strict=True):
-                row[f"bookings_p{round(q * 100):02d}"] = float(v)
-            for key in (
-                "bookings_mean",
-                "target",
-                "p_target",
-                "var",
-                "es",
-                "mean_shortfall",
-                "headcount_end",
-                "rre_end",
-                "cost_per_booked",
-                "hire_bookings",
-            ):
-                row[key] = float(at[key])
-            rows.append(row)
+_SUMMARY_KEYS = ("bookings_mean", "target", "p_target", "var", "es", "mean_shortfall",
+                 "headcount_end", "rre_end", "cost_per_booked", "hire_bookings")
+
+
+def _per_plan_period(ds: xr.Dataset, plans, fill) -> pd.DataFrame:
+    """One row per plan and period: ``plan`` then what ``fill(at, period)`` gives."""
+    rows = [{"plan": str(plan), **fill(ds.sel(plan=plan, period=period), str(period))}
+            for plan in plans for period in ds["period"].values]
     return pd.DataFrame(rows)
+
+
+def _bands(ds: xr.Dataset, values: xr.DataArray, prefix: str) -> dict[str, float]:
+    return {f"{prefix}_p{round(q * 100):02d}": float(v)
+            for q, v in zip(ds["quantile"].values, values.values, strict=True)}
+
+
+def _summary_table(ds: xr.Dataset) -> pd.DataFrame:
+    def fill(at, period):
+        return {"period": period, "planned_hires": int(at["planned_hires"]),
+                "hire_cost": float(at["hire_cost"]), "team_cost": float(at["team_cost"]),
+                **_bands(ds, at["bookings_q"], "bookings"),
+                **{key: float(at[key]) for key in _SUMMARY_KEYS}}
+
+    return _per_plan_period(ds, ds["plan"].values, fill)
 
 
 def _difference_table(ds: xr.Dataset) -> pd.DataFrame:
     base = str(ds["plan"].values[0])
-    rows = []
-    for plan in ds["plan"].values[1:]:
-        for period in ds["period"].values:
-            at = ds.sel(plan=plan, period=period)
-            row = {
-                "plan": str(plan),
-                "baseline": base,
-                "period": str(period),
-                "diff_mean": float(at["diff_mean"]),
-            }
-            for q, v in zip(ds["quantile"].values, at["diff_q"].values, strict=True):
-                row[f"diff_p{round(q * 100):02d}"] = float(v)
-            for key in ("p_more", "p_equal", "p_less"):
-                row[key] = float(at[key])
-            rows.append(row)
-    return pd.DataFrame(rows)
+
+    def fill(at, period):
+        return {"baseline": base, "period": period, "diff_mean": float(at["diff_mean"]),
+                **_bands(ds, at["diff_q"], "diff"),
+                **{key: float(at[key]) for key in ("p_more", "p_equal", "p_less")}}
+
+    return _per_plan_period(ds, ds["plan"].values[1:], fill)
 
 
 def _attribution_table(ds: xr.Dataset) -> pd.DataFrame | None:
     if "attribution" not in ds:
         return None
-    rows = []
-    for plan in ds["plan"].values:
-        for period in ds["period"].values:
-            at = ds.sel(plan=plan, period=period)
-            row = {
-                "plan": str(plan),
-                "period": str(period),
-                "target": float(at["target"]),
-                "bookings_mean": float(at["bookings_mean"]),
-                "gap": float(at["gap"]),
-            }
-            for term in ATTRIBUTION_TERMS:
-                row[term] = float(at["attribution"].sel(term=term))
-            for term in ATTRIBUTION_TERMS:
-                row[f"{term}_se"] = float(at["attribution_se"].sel(term=term))
-            rows.append(row)
-    return pd.DataFrame(rows)
+
+    def fill(at, period):
+        row = {"period": period, "target": float(at["target"]),
+               "bookings_mean": float(at["bookings_mean"]), "gap": float(at["gap"])}
+        row |= {t: float(at["attribution"].sel(term=t)) for t in ATTRIBUTION_TERMS}
+        row |= {f"{t}_se": float(at["attribution_se"].sel(term=t)) for t in ATTRIBUTION_TERMS}
+        return row
+
+    return _per_plan_period(ds, ds["plan"].values, fill)
 
 
 # --------------------------------------------------------------------------
